@@ -1,0 +1,178 @@
+"""Turn feeds, sitemaps and listing pages into article links (pure: bytes in, links out).
+
+Feeds are parsed by feedparser from bytes Scrapy fetched (never by feedparser's own
+fetcher, which would bypass robots.txt, throttling and size limits). Sitemaps are
+parsed with lxml with entities and network access off; Google-News tags, which
+Scrapy's SitemapSpider drops, are read here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import feedparser
+from lxml import etree, html
+from w3lib.html import strip_html5_whitespace
+from w3lib.url import safe_url_string
+
+from monitor.errors import FetchError
+from monitor.models import Hints
+
+logger = logging.getLogger(__name__)
+
+# Sitemaps are small; a bigger decompressed one is refused rather than read into memory.
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Link:
+    """An article URL found in a feed, sitemap or listing, with what that said about it."""
+
+    url: str
+    hints: Hints = field(default_factory=Hints)
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    """A parsed sitemap: child sitemaps (of an index) and article links."""
+
+    children: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+
+
+def _absolute(base_url: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    href = strip_html5_whitespace(href)
+    if href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
+        return None
+    return safe_url_string(urljoin(base_url, href))
+
+
+def _feed_date(entry: feedparser.FeedParserDict) -> datetime | None:
+    # feedparser normalises every date format to a UTC struct_time.
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            return datetime(*parsed[:6], tzinfo=UTC)
+    return None
+
+
+def parse_feed(body: bytes, base_url: str) -> list[Link]:
+    """Article links of an RSS or Atom feed. Raises FetchError if it is not a feed at all."""
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    if parsed.bozo and not parsed.entries:
+        raise FetchError(f"not a readable feed: {parsed.get('bozo_exception')}")
+    links = []
+    for entry in parsed.entries:
+        href = entry.get("link")
+        if not href:
+            # Atom entries of some sites carry the URL only as the id.
+            entry_id = entry.get("id", "")
+            href = entry_id if entry_id.startswith(("http://", "https://")) else None
+        url = _absolute(base_url, href)
+        if not url:
+            continue
+        language = entry.get("language") or parsed.feed.get("language")
+        links.append(
+            Link(
+                url,
+                Hints(
+                    title=(entry.get("title") or "").strip() or None,
+                    published=_feed_date(entry),
+                    author=entry.get("author") or None,
+                    language=language.split("-")[0].lower() if language else None,
+                ),
+            )
+        )
+    return links
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _parse_w3c_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
+    """Children of a sitemap index, or the article links of a (news) sitemap."""
+    if body[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+                body = stream.read(MAX_SITEMAP_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise FetchError(f"broken gzip sitemap: {exc}") from None
+        if len(body) > MAX_SITEMAP_BYTES:
+            raise FetchError("sitemap too large once decompressed")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, recover=True, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise FetchError(f"not a readable sitemap: {exc}") from None
+    if root is None:
+        raise FetchError("not a readable sitemap: empty document")
+    kind = _local(root.tag)
+    if kind not in ("urlset", "sitemapindex"):
+        raise FetchError(f"not a sitemap: root element <{kind}>")
+    children: list[str] = []
+    links: list[Link] = []
+    for node in root:
+        fields: dict[str, str] = {}
+        for child in node.iter():
+            name = _local(child.tag)
+            if child is not node and child.text and name not in fields:
+                fields[name] = child.text.strip()
+        url = _absolute(base_url, fields.get("loc"))
+        if not url:
+            continue
+        if kind == "sitemapindex":
+            children.append(url)
+            continue
+        published = _parse_w3c_date(fields.get("publication_date")) or _parse_w3c_date(
+            fields.get("lastmod")
+        )
+        language = fields.get("language")
+        links.append(
+            Link(
+                url,
+                Hints(
+                    title=fields.get("title") or None,
+                    published=published,
+                    language=language.split("-")[0].lower() if language else None,
+                ),
+            )
+        )
+    return Sitemap(tuple(children), tuple(links))
+
+
+def parse_listing(body: str, base_url: str) -> list[Link]:
+    """Every link on an HTML page, with its anchor text as a title hint."""
+    try:
+        tree = html.fromstring(body or "<html></html>", base_url=base_url)
+    except (etree.ParserError, ValueError):
+        return []
+    links = []
+    seen: set[str] = set()
+    for anchor in tree.iter("a"):
+        url = _absolute(base_url, anchor.get("href"))
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        text = " ".join(anchor.text_content().split())
+        links.append(Link(url, Hints(title=text or None)))
+    return links

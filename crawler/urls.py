@@ -1,0 +1,89 @@
+"""Canonical article URLs and the host fence.
+
+A canonical URL is the key an article is stored under: tracking parameters and
+fragments dropped (courlan), and each site's known variants of one article (print
+views, photo pages, copies) folded into one address by the site's rule. Site rules
+are small classes that register themselves; each names the hosts it serves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from courlan import normalize_url
+
+
+class SiteRule:
+    """How one site spells the same article several ways."""
+
+    registry: ClassVar[list[type[SiteRule]]] = []
+    hosts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        SiteRule.registry.append(cls)
+
+    @classmethod
+    def applies(cls, host: str, path: str) -> bool:
+        return any(host == h or host.endswith("." + h) for h in cls.hosts)
+
+    @classmethod
+    def fold(cls, host: str, path: str) -> tuple[str, str]:
+        """Return the (host, path) that names the article."""
+        return host, path
+
+
+class Kremlin(SiteRule):
+    """kremlin.ru: /news/ID, /transcripts/ID, /ID/print, /news/copy/ID are one article."""
+
+    hosts = ("kremlin.ru",)
+    _variant = re.compile(
+        r"^/events/president/(?:news|transcripts)/(?:copy/)?(\d+)(?:/(?:print|photos|videos))?/?$"
+    )
+
+    @classmethod
+    def applies(cls, host: str, path: str) -> bool:
+        # The path shape is Kremlin's own, so the rule also holds for a mirror or a
+        # local replica of the site that runs under another host name.
+        return super().applies(host, path) or bool(cls._variant.match(path))
+
+    @classmethod
+    def fold(cls, host: str, path: str) -> tuple[str, str]:
+        match = cls._variant.match(path)
+        if match:
+            path = f"/events/president/news/{match[1]}"
+        # The text-only mirror carries the same articles as the main site.
+        return host.replace("special.kremlin.ru", "kremlin.ru"), path
+
+
+def canonical_url(url: str) -> str:
+    """The one address an article is stored under."""
+    try:
+        cleaned = normalize_url(url)
+    except ValueError:
+        cleaned = url
+    parts = urlsplit(cleaned)
+    host, path = parts.netloc.lower(), parts.path or "/"
+    for rule in SiteRule.registry:
+        if rule.applies(parts.hostname or "", path):
+            host, path = rule.fold(host, path)
+            break
+    return urlunsplit((parts.scheme.lower(), host, path, parts.query, ""))
+
+
+def host_of(url: str) -> str:
+    """host[:port] as written in a URL, lowercased; the unit of 'the source's own hosts'."""
+    netloc = urlsplit(url).netloc.lower()
+    return netloc.rsplit("@", 1)[-1]
+
+
+def on_hosts(url: str, hosts: frozenset[str]) -> bool:
+    """True for an http(s) URL on one of the given hosts (default ports are equivalent)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = host_of(url)
+    default = {"http": ":80", "https": ":443"}[parts.scheme]
+    return host in hosts or host.removesuffix(default) in hosts or host + default in hosts

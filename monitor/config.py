@@ -1,0 +1,267 @@
+"""Reads config.yaml once, at the edge, into typed objects (the contract is in DESIGN.md).
+
+Unknown keys and bad values fail here with the key's path; ``${VAR}`` is taken from
+the environment (an unset variable is an error naming it); relative paths are
+relative to the config file. Nothing else in newsmon reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'15m' → 15 minutes; a bare number is seconds; 0 is allowed."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 14d")
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Politeness(_Strict):
+    """How hard newsmon may hit one host; every key can be overridden per source."""
+
+    delay: float = Field(1.0, ge=0, description="seconds between requests to one host")
+    concurrency_per_host: int = Field(2, ge=1, le=32, description="parallel requests per host")
+    obey_robots: bool = Field(True, description="honour robots.txt")
+    user_agent: str = Field(
+        "newsmon/0.1 (+https://github.com/newsmon/newsmon)",
+        min_length=1,
+        description="sent with every request; identify yourself",
+    )
+    timeout: float = Field(30.0, gt=0, le=600, description="seconds before a request fails")
+    max_page_size: int = Field(
+        16 * 1024 * 1024, gt=0, description="bytes; bigger pages (also decompressed) are dropped"
+    )
+    lookback: Duration = Field(
+        timedelta(0),
+        description="articles a feed or sitemap dates older than this are not fetched; 0 = all",
+    )
+
+
+class SourcePoliteness(_Strict):
+    """Per-source overrides of the crawl defaults (unset keys inherit)."""
+
+    delay: float | None = Field(None, ge=0)
+    concurrency_per_host: int | None = Field(None, ge=1, le=32)
+    obey_robots: bool | None = None
+    user_agent: str | None = Field(None, min_length=1)
+    timeout: float | None = Field(None, gt=0, le=600)
+    max_page_size: int | None = Field(None, gt=0)
+    lookback: Duration | None = None
+
+
+class Source(_Strict):
+    """One news site (or section) to watch."""
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    feeds: list[str] = Field(default_factory=list, description="RSS 2.0 / Atom feed URLs")
+    sitemaps: list[str] = Field(default_factory=list, description="sitemaps or sitemap indexes")
+    listings: list[str] = Field(default_factory=list, description="HTML pages linking to articles")
+    follow: str | None = Field(None, description="regex an article URL must match")
+    every: Duration = Field(timedelta(minutes=15), description="poll interval")
+    language: str | None = Field(None, description="language hint (ISO 639-1)")
+    crawl: SourcePoliteness = Field(default_factory=SourcePoliteness)
+    # DESIGN.md lets a source override the politeness keys directly as well.
+    delay: float | None = Field(None, ge=0)
+    concurrency_per_host: int | None = Field(None, ge=1, le=32)
+    obey_robots: bool | None = None
+    user_agent: str | None = Field(None, min_length=1)
+    lookback: Duration | None = None
+
+    @field_validator("feeds", "sitemaps", "listings")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
+
+    @field_validator("follow")
+    @classmethod
+    def _regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return pattern
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, every: timedelta) -> timedelta:
+        if every.total_seconds() < 1:
+            raise ValueError("must be at least 1s")
+        return every
+
+    @model_validator(mode="after")
+    def _has_entry_points(self) -> Source:
+        if not (self.feeds or self.sitemaps or self.listings):
+            raise ValueError("a source needs at least one of feeds, sitemaps, listings")
+        return self
+
+    @property
+    def start_urls(self) -> list[str]:
+        return [*self.feeds, *self.sitemaps, *self.listings]
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """host[:port] of every configured URL: the only hosts articles are followed on."""
+        return frozenset(urlsplit(url).netloc.lower() for url in self.start_urls)
+
+    def politeness(self, defaults: Politeness) -> Politeness:
+        """The crawl settings for this source: its overrides over the global defaults."""
+        overrides = self.crawl.model_dump(exclude_none=True)
+        for key in ("delay", "concurrency_per_host", "obey_robots", "user_agent", "lookback"):
+            if getattr(self, key) is not None:
+                overrides[key] = getattr(self, key)
+        return defaults.model_copy(update=overrides)
+
+
+class Notify(_Strict):
+    """Where alerts and digests go (Apprise URLs) and which events are too old to alert."""
+
+    alerts: list[str] = Field(default_factory=list)
+    digest: list[str] = Field(default_factory=list)
+    max_age: Duration = Field(timedelta(days=14), description="0 = no limit")
+
+
+class Schedule(_Strict):
+    """When the daemon sends the weekly digest."""
+
+    digest: str = Field("0 8 * * mon", description="cron expression, in `timezone`")
+    timezone: str = "UTC"
+
+    @field_validator("digest")
+    @classmethod
+    def _cron(cls, expr: str) -> str:
+        if len(expr.split()) != 5:
+            raise ValueError(f"{expr!r} is not a 5-field cron expression")
+        return expr
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+
+class Config(_Strict):
+    """The whole configuration."""
+
+    database: Path = Path("data/newsmon.db")
+    sources: list[Source] = Field(default_factory=list)
+    topics: list[str | dict[str, Any]] = Field(default_factory=lambda: ["china-russia-summit"])
+    crawl: Politeness = Field(default_factory=Politeness)
+    notify: Notify = Field(default_factory=Notify)
+    schedule: Schedule = Field(default_factory=Schedule)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return sources
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} (configured: {known})")
+
+
+def _substitute(value: Any, env: Mapping[str, str], path: str) -> Any:
+    """Replace ${VAR} in every string of the parsed YAML."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match[1]
+            if name not in env:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return env[name]
+
+        return _VAR.sub(lookup, value)
+    return value
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+        else:
+            lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute and validate a config file; raise ConfigError naming what is wrong."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    raw = _substitute(raw, os.environ if env is None else env, "")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from None
+    if not config.database.is_absolute():
+        config = config.model_copy(update={"database": path.parent.resolve() / config.database})
+    return config

@@ -1,0 +1,76 @@
+"""The values that flow between stages: frozen, typed, and free of I/O.
+
+``Page`` is what the crawler hands on (a fetched article page plus what the feed,
+sitemap or listing said about it); ``Article`` is what extraction makes of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def article_id(canonical_url: str) -> str:
+    """Stable id of an article: a hash of its canonical URL.
+
+    The scheme is left out: sites answer on both http and https, and a feed and a
+    listing may disagree on which one they link to.
+    """
+    key = canonical_url.split("://", 1)[-1]
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What a feed, sitemap or listing said about an article before it was fetched."""
+
+    title: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fetched article page."""
+
+    source: str
+    url: str  # the URL that answered, after redirects
+    canonical_url: str
+    html: str
+    hints: Hints = field(default_factory=Hints)
+
+
+@dataclass(frozen=True)
+class Article:
+    """The readable article newsmon keeps: text and metadata of one page."""
+
+    id: str
+    source: str
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    language: str | None
+    published: datetime | None
+    author: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class CrawlStats:
+    """What one crawl of one source did."""
+
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    pages: int  # HTTP responses received (feeds, sitemaps, listings, articles)
+    articles_fetched: int
+    new_articles: int
+    errors: int
+    error_messages: tuple[str, ...] = ()
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,149 @@
+"""The jobs that the CLI and the daemon both run: a crawl cycle over some sources.
+
+Only this module drives the crawler. Scrapy runs on Twisted's asyncio reactor,
+which can be started once per process: ``run_once`` starts it for a CLI command,
+the daemon keeps it running and awaits ``crawl_sources`` from its jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from monitor.config import Config, Source
+from monitor.errors import FetchError
+from monitor.models import CrawlStats, Document
+from monitor.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def crawl_sources(config: Config, sources: Sequence[Source], storage: Storage) -> list[CrawlStats]:
+    """Crawl the sources concurrently; record and return one CrawlStats each.
+
+    A source that fails, even by crashing its crawler, is recorded as failed and
+    never stops the others.
+    """
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    from crawler.settings import scrapy_settings
+    from crawler.spider import CrawlReport, SourceSpider
+
+    runner = AsyncCrawlerRunner(scrapy_settings(config.crawl))
+    jobs = []
+    for source in sources:
+        report = CrawlReport(source.name)
+        # Each source gets its own politeness, through a spider class of its own.
+        spider_class = type(
+            f"SourceSpider_{source.name.replace('-', '_')}",
+            (SourceSpider,),
+            {"custom_settings": scrapy_settings(source.politeness(config.crawl))},
+        )
+        task = runner.crawl(
+            spider_class,
+            source=source,
+            politeness=config.crawl,
+            storage=storage,
+            report=report,
+        )
+        jobs.append((source, report, task))
+    results = await asyncio.gather(*(task for _, _, task in jobs), return_exceptions=True)
+    all_stats = []
+    for (source, report, _), result in zip(jobs, results, strict=True):
+        if isinstance(result, BaseException):
+            logger.error("%s: crawl crashed: %r", source.name, result)
+            report.errors.append(f"crawl crashed: {result!r}")
+        storage.save_validators(report.validators)
+        stats = report.stats()
+        storage.record_crawl(stats, failed=report.entry_points_ok == 0)
+        all_stats.append(stats)
+    return all_stats
+
+
+def run_once(job: Callable[[], Awaitable[T]]) -> T:
+    """Run one coroutine job on the asyncio reactor and return its result (CLI commands)."""
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.reactor import install_reactor
+
+    from crawler.settings import ASYNCIO_REACTOR
+
+    install_reactor(ASYNCIO_REACTOR)
+    from twisted.internet import reactor
+
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        deferred = deferred_from_coro(job())
+        deferred.addCallbacks(
+            lambda value: outcome.setdefault("value", value),
+            lambda failure: outcome.setdefault("failure", failure),
+        )
+        deferred.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+    if "failure" in outcome:
+        outcome["failure"].raiseException()
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+def crawl_cycle(config: Config, names: Sequence[str] = ()) -> list[CrawlStats]:
+    """One full cycle now, for the named sources (all when none are named)."""
+    sources = [config.source(name) for name in names] if names else list(config.sources)
+    storage = Storage(config.database)
+    try:
+        return run_once(lambda: crawl_sources(config, sources, storage))
+    finally:
+        storage.close()
+
+
+# Pages named on the command line (extract, check) are read with these limits.
+_INPUT_MAX_BYTES = 16 * 1024 * 1024
+_INPUT_TIMEOUT = 30
+
+
+def read_input(path_or_url: str) -> tuple[bytes, str | None]:
+    """The bytes of a file or of a URL named on the command line, and the URL if any."""
+    import urllib.error
+    import urllib.request
+
+    if path_or_url.startswith(("http://", "https://")):
+        request = urllib.request.Request(path_or_url, headers={"User-Agent": "newsmon/0.1"})
+        try:
+            with urllib.request.urlopen(request, timeout=_INPUT_TIMEOUT) as response:
+                body = response.read(_INPUT_MAX_BYTES + 1)
+                final_url = response.geturl()
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise FetchError(f"cannot fetch {path_or_url}: {exc}") from None
+        if len(body) > _INPUT_MAX_BYTES:
+            raise FetchError(f"{path_or_url} is larger than {_INPUT_MAX_BYTES} bytes")
+        return body, final_url
+    try:
+        with open(path_or_url, "rb") as stream:
+            body = stream.read(_INPUT_MAX_BYTES + 1)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path_or_url}: {exc.strerror or exc}") from None
+    if len(body) > _INPUT_MAX_BYTES:
+        raise FetchError(f"{path_or_url} is larger than {_INPUT_MAX_BYTES} bytes")
+    return body, None
+
+
+def read_document(path_or_url: str) -> Document:
+    """Extract one page or plain-text article named on the command line."""
+    from monitor.extract import extract_document, extract_text
+
+    body, url = read_input(path_or_url)
+    if url is None and not _looks_like_html(body):
+        return extract_text(body.decode("utf-8", errors="replace"))
+    return extract_document(body, url=url)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<meta")) or (
+        b"<p" in head or b"<div" in head
+    )

@@ -1,0 +1,429 @@
+"""The SQLite database: the only module that speaks SQL.
+
+Owns the schema (applied by migrations at open), the article store and its
+full-text indexes, crawl runs, per-source state, and the HTTP validators that make
+re-fetching an unchanged feed cost nothing. Writes go through one connection in
+``BEGIN IMMEDIATE`` transactions (deferred BEGIN deadlocks under concurrent writers,
+see PITFALLS.md); every write is an idempotent upsert keyed by a stable id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from monitor.errors import StorageError
+from monitor.models import Article, CrawlStats
+
+# An article URL that failed this many times (HTTP errors, timeouts) is given up on.
+MAX_FETCH_ATTEMPTS = 5
+
+migrations = Migrations("newsmon")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            canonical_url TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            language TEXT,
+            published TEXT,
+            author TEXT,
+            content_hash TEXT,
+            first_seen TEXT NOT NULL,
+            extract_error TEXT,
+            duplicate_of TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX articles_source ON articles(source, first_seen)")
+    db.execute("CREATE INDEX articles_hash ON articles(content_hash)")
+    # Two indexes over the same text: unicode61 finds words in space-separated
+    # languages, trigram finds substrings where there are no spaces (Chinese) and
+    # inflected forms (Путин in Путина).
+    for name, tokenize in (("articles_fts", "unicode61 remove_diacritics 2"),
+                           ("articles_trigram", "trigram")):
+        db.execute(
+            f"CREATE VIRTUAL TABLE {name} USING fts5(title, text, "
+            f"content='articles', content_rowid='rowid', tokenize='{tokenize}')"
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_ai AFTER INSERT ON articles BEGIN
+                INSERT INTO {name}(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+            END"""
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_ad AFTER DELETE ON articles BEGIN
+                INSERT INTO {name}({name}, rowid, title, text)
+                VALUES ('delete', old.rowid, old.title, old.text);
+            END"""
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_au AFTER UPDATE ON articles BEGIN
+                INSERT INTO {name}({name}, rowid, title, text)
+                VALUES ('delete', old.rowid, old.title, old.text);
+                INSERT INTO {name}(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+            END"""
+        )
+    db.execute(
+        """CREATE TABLE fetch_failures (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            last_attempt_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE validators (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            articles_fetched INTEGER NOT NULL,
+            new_articles INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            error_messages TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX crawl_runs_source ON crawl_runs(source, started_at)")
+    db.execute(
+        """CREATE TABLE source_state (
+            source TEXT PRIMARY KEY,
+            last_run_at TEXT,
+            last_success_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )"""
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article row as read back (search results, listings)."""
+
+    id: str
+    source: str
+    url: str
+    title: str
+    language: str | None
+    published: str | None
+    first_seen: str
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """What `newsmon status` shows for one source."""
+
+    source: str
+    last_run_at: str | None
+    last_success_at: str | None
+    consecutive_failures: int
+    last_error: str | None
+    articles: int
+    last_run: CrawlStats | None
+
+
+class Storage:
+    """One SQLite file. Create one per thread; only one should write at a time."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self.db = Database(conn)
+            with self.write():
+                migrations.apply(self.db)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction, taken with BEGIN IMMEDIATE so writers queue instead of fail."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested: part of the enclosing transaction
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- articles ---------------------------------------------------------------
+
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these article ids need no fetching: stored, or given up on."""
+        wanted = list(set(ids))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT id FROM articles WHERE id IN ({marks}) UNION "
+                    f"SELECT id FROM fetch_failures WHERE id IN ({marks}) AND attempts >= ?",
+                    [*chunk, *chunk, MAX_FETCH_ATTEMPTS],
+                )
+            )
+        return known
+
+    def retry_urls(self, source: str) -> list[str]:
+        """Article URLs of this source whose fetch failed and that are still worth retrying."""
+        rows = self.db.execute(
+            "SELECT url FROM fetch_failures WHERE source = ? AND attempts < ? "
+            "AND id NOT IN (SELECT id FROM articles) ORDER BY last_attempt_at",
+            [source, MAX_FETCH_ATTEMPTS],
+        )
+        return [row[0] for row in rows]
+
+    def save_article(self, article: Article) -> bool:
+        """Store an article; True when it is new. A repeat of a stored URL changes nothing.
+
+        The same text under another URL (a print view, a syndicated copy) is kept, so
+        its URL is not fetched again, but marked as a duplicate of the first.
+        """
+        with self.write():
+            original = self.db.execute(
+                "SELECT id FROM articles WHERE content_hash = ? AND id != ? "
+                "AND duplicate_of IS NULL ORDER BY rowid LIMIT 1",
+                [article.content_hash, article.id],
+            ).fetchone()
+            cursor = self.db.execute(
+                """INSERT INTO articles (id, source, url, canonical_url, title, text, language,
+                       published, author, content_hash, first_seen, duplicate_of)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO NOTHING""",
+                [article.id, article.source, article.url, article.canonical_url, article.title,
+                 article.text, article.language, _iso(article.published), article.author,
+                 article.content_hash, _iso(_now()), original[0] if original else None],
+            )
+            self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article.id])
+        return cursor.rowcount == 1 and original is None
+
+    def save_unextractable(
+        self, article_id: str, source: str, url: str, canonical_url: str, reason: str
+    ) -> None:
+        """Record a fetched page that had no article text, so it is neither lost nor refetched."""
+        with self.write():
+            self.db.execute(
+                """INSERT INTO articles (id, source, url, canonical_url, first_seen, extract_error)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING""",
+                [article_id, source, url, canonical_url, _iso(_now()), reason],
+            )
+            self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article_id])
+
+    def record_fetch_failure(self, article_id: str, source: str, url: str, error: str) -> None:
+        """Count a failed article fetch; it is retried on later crawls up to a limit."""
+        with self.write():
+            self.db.execute(
+                """INSERT INTO fetch_failures (id, source, url, attempts, last_error,
+                       last_attempt_at) VALUES (?, ?, ?, 1, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET attempts = attempts + 1,
+                       last_error = excluded.last_error,
+                       last_attempt_at = excluded.last_attempt_at""",
+                [article_id, source, url, error, _iso(_now())],
+            )
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+        return rows[0] if rows else None
+
+    def articles(self, source: str | None = None) -> list[dict[str, Any]]:
+        """Every stored article (with text), oldest first."""
+        if source is None:
+            return list(self.db.query("SELECT * FROM articles ORDER BY first_seen, rowid"))
+        return list(
+            self.db.query(
+                "SELECT * FROM articles WHERE source = ? ORDER BY first_seen, rowid", [source]
+            )
+        )
+
+    def search(self, query: str, limit: int = 20) -> list[StoredArticle]:
+        """Full-text search; the query is user input and is quoted, never parsed as FTS syntax."""
+        terms = [term for term in query.split() if term.strip('"')]
+        if not terms:
+            return []
+        quoted = self.db.quote_fts(" ".join(terms))
+        ranked: dict[str, StoredArticle] = {}
+        plans = [("articles_fts", quoted)]
+        # trigram needs every term to be at least three characters long
+        if all(len(term.strip('"')) >= 3 for term in terms):
+            plans.append(("articles_trigram", quoted))
+        for table, match in plans:
+            for row in self.db.query(
+                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                           a.first_seen, snippet({table}, 1, '[', ']', '…', 12) AS snippet
+                    FROM {table} JOIN articles a ON a.rowid = {table}.rowid
+                    WHERE {table} MATCH ? AND a.duplicate_of IS NULL ORDER BY bm25({table}) LIMIT ?""",
+                [match, limit],
+            ):
+                ranked.setdefault(row["id"], StoredArticle(**row))
+        if len(ranked) < limit:
+            # Short terms (two-character Chinese names such as 普京) escape both indexes.
+            where = " AND ".join("(a.title || ' ' || a.text) LIKE ?" for _ in terms)
+            for row in self.db.query(
+                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                           a.first_seen, substr(a.text, 1, 120) AS snippet
+                    FROM articles a WHERE a.extract_error IS NULL AND a.duplicate_of IS NULL
+                    AND {where}
+                    ORDER BY a.first_seen DESC LIMIT ?""",
+                [*(f"%{term.strip(chr(34))}%" for term in terms), limit],
+            ):
+                ranked.setdefault(row["id"], StoredArticle(**row))
+        return list(ranked.values())[:limit]
+
+    # -- conditional GET ---------------------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) last seen for a feed, sitemap or listing URL."""
+        for row in self.db.execute(
+            "SELECT etag, last_modified FROM validators WHERE url = ?", [url]
+        ):
+            return row[0], row[1]
+        return None, None
+
+    def save_validators(self, entries: dict[str, tuple[str | None, str | None]]) -> None:
+        with self.write():
+            for url, (etag, last_modified) in entries.items():
+                self.db.execute(
+                    """INSERT INTO validators (url, etag, last_modified, updated_at)
+                       VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET
+                       etag = excluded.etag, last_modified = excluded.last_modified,
+                       updated_at = excluded.updated_at""",
+                    [url, etag, last_modified, _iso(_now())],
+                )
+
+    # -- crawl runs and source state ----------------------------------------------
+
+    def record_crawl(self, stats: CrawlStats, failed: bool) -> None:
+        """Store a crawl run and update the source's state in one transaction.
+
+        ``failed`` means the source as a whole could not be read (no entry point answered).
+        """
+        with self.write():
+            self.db.execute(
+                """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
+                       articles_fetched, new_articles, errors, error_messages)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                [stats.source, _iso(stats.started_at), _iso(stats.finished_at), stats.pages,
+                 stats.articles_fetched, stats.new_articles, stats.errors,
+                 json.dumps(list(stats.error_messages), ensure_ascii=False)],
+            )
+            last_error = stats.error_messages[0] if stats.error_messages else None
+            if failed:
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at, consecutive_failures,
+                           last_error) VALUES (?, ?, 1, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at,
+                           consecutive_failures = consecutive_failures + 1,
+                           last_error = excluded.last_error""",
+                    [stats.source, _iso(stats.finished_at), last_error],
+                )
+            else:
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at, last_success_at,
+                           consecutive_failures, last_error) VALUES (?, ?, ?, 0, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at,
+                           last_success_at = excluded.last_success_at,
+                           consecutive_failures = 0, last_error = excluded.last_error""",
+                    [stats.source, _iso(stats.finished_at), _iso(stats.finished_at), last_error],
+                )
+
+    def source_status(self, source: str) -> SourceStatus:
+        state = next(
+            iter(self.db.query("SELECT * FROM source_state WHERE source = ?", [source])), {}
+        )
+        runs = list(
+            self.db.query(
+                "SELECT * FROM crawl_runs WHERE source = ? ORDER BY id DESC LIMIT 1", [source]
+            )
+        )
+        last_run = None
+        if runs:
+            run = runs[0]
+            last_run = CrawlStats(
+                source=run["source"],
+                started_at=datetime.fromisoformat(run["started_at"]),
+                finished_at=datetime.fromisoformat(run["finished_at"]),
+                pages=run["pages"],
+                articles_fetched=run["articles_fetched"],
+                new_articles=run["new_articles"],
+                errors=run["errors"],
+                error_messages=tuple(json.loads(run["error_messages"])),
+            )
+        count = self.db.execute(
+            "SELECT count(*) FROM articles WHERE source = ? AND extract_error IS NULL "
+            "AND duplicate_of IS NULL",
+            [source],
+        ).fetchone()[0]
+        return SourceStatus(
+            source=source,
+            last_run_at=state.get("last_run_at"),
+            last_success_at=state.get("last_success_at"),
+            consecutive_failures=state.get("consecutive_failures", 0),
+            last_error=state.get("last_error"),
+            articles=count,
+            last_run=last_run,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Totals for `newsmon status`."""
+        row = self.db.execute(
+            "SELECT sum(extract_error IS NULL AND duplicate_of IS NULL), "
+            "sum(extract_error IS NOT NULL), sum(duplicate_of IS NOT NULL) FROM articles"
+        ).fetchone()
+        failures = self.db.execute(
+            "SELECT count(*) FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+        return {"articles": row[0] or 0, "unextractable": row[1] or 0,
+                "duplicates": row[2] or 0, "fetch_failures": failures}

@@ -1,0 +1,94 @@
+"""The configuration contract: what loads, and the messages for what does not."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads_with_real_sources() -> None:
+    config = load_config(ROOT / "config.yaml", env={})
+    names = {source.name for source in config.sources}
+    assert {"kremlin-en", "kremlin-ru", "andalpost"} <= names
+    andalpost = config.source("andalpost")
+    assert andalpost.feeds and andalpost.sitemaps
+    assert config.database == ROOT / "data" / "newsmon.db"
+    assert config.topics == ["china-russia-summit"]
+
+
+def test_relative_database_path_is_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "c.yaml"
+    path.write_text("database: db/news.db\n")
+    assert load_config(path, env={}).database == (tmp_path / "sub" / "db" / "news.db")
+
+
+def test_environment_variables_are_substituted(tmp_path: Path) -> None:
+    path = write(tmp_path, 'notify:\n  alerts: ["tgram://${BOT}/${CHAT}"]\n')
+    config = load_config(path, env={"BOT": "123:abc", "CHAT": "42"})
+    assert config.notify.alerts == ["tgram://123:abc/42"]
+
+
+def test_unset_variable_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, 'notify:\n  alerts: ["tgram://${BOT_TOKEN}/1"]\n')
+    with pytest.raises(ConfigError, match=r"notify\.alerts\[0\].*BOT_TOKEN is not set"):
+        load_config(path, env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources:\n  - name: a\n    feeds: [http://x/f]\n    colour: red\n",
+         r"sources\.0\.colour: unknown key"),
+        ("crawl:\n  delay: -1\n", r"crawl\.delay"),
+        ("sources:\n  - name: a\n    feeds: [http://x/f]\n    every: soon\n",
+         r"sources\.0\.every.*not a duration"),
+        ("sources:\n  - name: Bad_Name\n    feeds: [http://x/f]\n", r"sources\.0\.name"),
+        ("sources:\n  - name: a\n", r"needs at least one of feeds"),
+        ("sources:\n  - name: a\n    feeds: [ftp://x/f]\n", r"not an http\(s\) URL"),
+        ("sources:\n  - name: a\n    feeds: [http://x/f]\n  - name: a\n    feeds: [http://y/f]\n",
+         r"used twice"),
+        ("sources:\n  - name: a\n    listings: [http://x/]\n    follow: '('\n",
+         r"sources\.0\.follow.*regular expression"),
+        ("schedule:\n  timezone: Mars/Olympus\n", r"unknown time zone"),
+        ("schedule:\n  digest: every monday\n", r"cron"),
+        ("[1, 2]\n", r"top level must be a mapping"),
+        ("sources: [\n", r"not valid YAML"),
+    ],
+)
+def test_bad_config_is_refused_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_source_overrides_politeness(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "crawl:\n  delay: 2\n  user_agent: ua/1\n"
+        "sources:\n  - name: a\n    feeds: [http://x:8080/f]\n    every: 2h\n    delay: 0.5\n"
+        "    crawl: {obey_robots: false}\n",
+    )
+    config = load_config(path, env={})
+    source = config.source("a")
+    effective = source.politeness(config.crawl)
+    assert (effective.delay, effective.obey_robots, effective.user_agent) == (0.5, False, "ua/1")
+    assert source.every == timedelta(hours=2)
+    assert source.hosts == frozenset({"x:8080"})
+    with pytest.raises(ConfigError, match="no source named 'b'"):
+        config.source("b")

@@ -1,0 +1,126 @@
+"""The SQLite store: idempotent writes, search in every script, retry bookkeeping."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import StorageError
+from monitor.models import Article, CrawlStats, article_id
+from monitor.storage import MAX_FETCH_ATTEMPTS, Storage
+
+
+def make_article(url: str, title: str, text: str, language: str = "en") -> Article:
+    return Article(
+        id=article_id(url), source="s", url=url, canonical_url=url, title=title, text=text,
+        language=language, published=datetime(2023, 3, 21, tzinfo=UTC), author=None,
+        content_hash=f"hash-of-{text}",
+    )
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    with Storage(tmp_path / "n.db") as store:
+        yield store
+
+
+def test_saving_an_article_twice_stores_it_once(storage: Storage) -> None:
+    article = make_article("http://a/1", "Title", "Body")
+    assert storage.save_article(article) is True
+    assert storage.save_article(article) is False
+    assert len(storage.articles()) == 1
+    assert storage.known_ids([article.id, "other"]) == {article.id}
+
+
+def test_same_text_under_another_url_is_a_duplicate(storage: Storage) -> None:
+    storage.save_article(make_article("http://a/1", "Wire story", "same words"))
+    assert storage.save_article(make_article("http://b/9", "Wire story", "same words")) is False
+    rows = storage.articles()
+    assert rows[1]["duplicate_of"] == rows[0]["id"]
+    assert storage.counts()["duplicates"] == 1
+    assert len(storage.search("Wire")) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("习近平", True),  # Chinese: no spaces, trigram
+        ("普京", True),  # two characters: below trigram length
+        ("Путин", True),  # finds the inflected Путина
+        ("konferensi video", True),
+        ("Biden", False),
+        ('NOT "unbalanced', False),  # FTS syntax in user input is quoted, not parsed
+        ("AND OR NEAR(", False),
+    ],
+)
+def test_search_in_every_script(storage: Storage, query: str, found: bool) -> None:
+    storage.save_article(make_article("http://a/zh", "习近平同普京举行视频会晤", "双方举行会谈", "zh"))
+    storage.save_article(make_article("http://a/ru", "Переговоры", "Си Цзиньпин и Путина", "ru"))
+    storage.save_article(make_article("http://a/id", "Xi bertemu", "melalui konferensi video", "id"))
+    assert bool(storage.search(query)) is found
+
+
+def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:
+    key = article_id("http://a/5")
+    storage.record_fetch_failure(key, "s", "http://a/5", "HTTP 503")
+    assert storage.retry_urls("s") == ["http://a/5"]
+    assert key not in storage.known_ids([key])
+    for _ in range(MAX_FETCH_ATTEMPTS - 1):
+        storage.record_fetch_failure(key, "s", "http://a/5", "HTTP 503")
+    assert storage.retry_urls("s") == []
+    assert key in storage.known_ids([key])
+
+
+def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> None:
+    key = article_id("http://a/empty")
+    storage.save_unextractable(key, "s", "http://a/empty", "http://a/empty", "no-text")
+    assert storage.article(key)["extract_error"] == "no-text"
+    assert key in storage.known_ids([key])
+    assert storage.counts() == {
+        "articles": 0, "unextractable": 1, "duplicates": 0, "fetch_failures": 0
+    }
+
+
+def test_crawl_runs_track_consecutive_failures(storage: Storage) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    run = CrawlStats("s", start, start + timedelta(seconds=2), 0, 0, 0, 1, ("feed: HTTP 503",))
+    storage.record_crawl(run, failed=True)
+    storage.record_crawl(run, failed=True)
+    state = storage.source_status("s")
+    assert (state.consecutive_failures, state.last_error, state.last_success_at) == (
+        2, "feed: HTTP 503", None
+    )
+    storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0), failed=False)
+    state = storage.source_status("s")
+    assert state.consecutive_failures == 0 and state.last_success_at is not None
+    assert state.last_run is not None and state.last_run.new_articles == 1
+
+
+def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    Storage(tmp_path / "n.db").close()
+    errors: list[Exception] = []
+
+    def writer(n: int) -> None:
+        try:
+            with Storage(tmp_path / "n.db") as store:
+                for i in range(50):
+                    store.save_article(make_article(f"http://a/{n}/{i}", "t", f"{n}-{i}"))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Storage(tmp_path / "n.db") as store:
+        assert len(store.articles()) == 200
+
+
+def test_unwritable_database_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot open database"):
+        Storage(blocker / "sub" / "n.db")
