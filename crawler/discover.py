@@ -8,6 +8,7 @@ Scrapy's SitemapSpider drops, are read here.
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import io
 import logging
@@ -59,7 +60,7 @@ def _feed_date(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     return None
 
 
@@ -117,9 +118,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
             raise FetchError(f"broken gzip sitemap: {exc}") from None
         if len(body) > MAX_SITEMAP_BYTES:
             raise FetchError("sitemap too large once decompressed")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, recover=True, huge_tree=False
-    )
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:

@@ -30,7 +30,7 @@ class HostFence:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        hosts = getattr(self.crawler.spider, "hosts", frozenset())
+        hosts: frozenset[str] = getattr(self.crawler.spider, "hosts", frozenset())
         if not on_hosts(request.url, hosts):
             logger.debug("off the source's hosts, not fetched: %s", request.url)
             raise IgnoreRequest(f"off-host: {request.url}")

@@ -34,12 +34,15 @@ class ArticlePipeline:
         except ExtractError as exc:
             logger.info("%s: no article text at %s (%s)", page.source, page.url, exc)
             storage.save_unextractable(
-                article_id(page.canonical_url), page.source, page.url, page.canonical_url,
+                article_id(page.canonical_url),
+                page.source,
+                page.url,
+                page.canonical_url,
                 exc.reason,
             )
             report.unextractable += 1
             return page
-        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the source
+        except Exception as exc:
             # An unexpected extractor crash: keep the URL for a retry instead of losing it.
             logger.exception("%s: extraction crashed on %s", page.source, page.url)
             storage.record_fetch_failure(

@@ -57,7 +57,7 @@ class CrawlReport:
 
 
 def _describe(failure: Failure) -> str:
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"HTTP {failure.value.response.status}"
     return f"{failure.type.__name__ if failure.type else 'error'}: {failure.getErrorMessage()}"
 
@@ -91,7 +91,8 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for kind, urls in zip(
-            ENTRY_KINDS, (self.source.feeds, self.source.sitemaps, self.source.listings),
+            ENTRY_KINDS,
+            (self.source.feeds, self.source.sitemaps, self.source.listings),
             strict=True,
         ):
             for url in urls:

@@ -148,7 +148,7 @@ def status(obj: _Context) -> None:
 def _until(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0 or seconds >= 10 * size:
+        if (seconds >= size and seconds % size == 0) or seconds >= 10 * size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 
@@ -188,6 +188,46 @@ def extract(obj: _Context, inputs: tuple[str, ...], as_json: bool) -> None:
             )
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo's config and database in this directory.",
+)
+def demo(keep: Path | None) -> None:
+    """Run the pipeline on bundled local replicas of real news sites (no internet needed)."""
+    import tempfile
+
+    from monitor.demo.replicas import ReplicaSites
+    from monitor.runner import crawl_cycle
+    from monitor.storage import Storage
+
+    workdir = keep or Path(tempfile.mkdtemp(prefix="newsmon-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    with ReplicaSites() as sites:
+        click.echo("Replica sites on 127.0.0.1:")
+        for site in sites:
+            click.echo(f"  {site.name:<12} {site.base_url}")
+        config_path = workdir / "config.yaml"
+        config_path.write_text(sites.config_yaml(str(workdir / "newsmon.db")), encoding="utf-8")
+        config = load_config(config_path)
+        click.echo("\nCrawling every source once…")
+        for stats in crawl_cycle(config):
+            click.echo(
+                f"  {stats.source}: {stats.pages} pages, {stats.new_articles} new articles, "
+                f"{stats.errors} errors, {stats.seconds:.1f} s"
+            )
+    with Storage(config.database) as storage:
+        click.echo("\nStored articles:")
+        for row in storage.articles():
+            if row["extract_error"] is None and row["duplicate_of"] is None:
+                date = (row["published"] or "")[:10]
+                click.echo(f"  {date} [{row['language']}] {row['source']:<11} {row['title']}")
+    click.echo(f"\nDatabase: {config.database}\nConfig:   {config_path}")
+    click.echo(f"Try: newsmon --config {config_path} search Putin")
 
 
 def main() -> None:

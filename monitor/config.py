@@ -190,7 +190,9 @@ class Config(_Strict):
 
     database: Path = Path("data/newsmon.db")
     sources: list[Source] = Field(default_factory=list)
-    topics: list[str | dict[str, Any]] = Field(default_factory=lambda: ["china-russia-summit"])
+    topics: list[str | dict[str, Any]] = Field(
+        default_factory=lambda: list[str | dict[str, Any]](["china-russia-summit"])
+    )
     crawl: Politeness = Field(default_factory=Politeness)
     notify: Notify = Field(default_factory=Notify)
     schedule: Schedule = Field(default_factory=Schedule)

@@ -1,7 +1,8 @@
 """The values that flow between stages: frozen, typed, and free of I/O.
 
 ``Page`` is what the crawler hands on (a fetched article page plus what the feed,
-sitemap or listing said about it); ``Article`` is what extraction makes of it.
+sitemap or listing said about it); ``Document`` is what extraction reads from a
+page or a text file; ``Article`` is that document tied to its source and URL.
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ class Page:
     canonical_url: str
     html: str
     hints: Hints = field(default_factory=Hints)
+
+
+@dataclass(frozen=True)
+class Document:
+    """What extraction reads from one page or text file, before it is tied to a source.
+
+    ``published`` is tz-aware when the source gave an offset (feed, meta, JSON-LD),
+    otherwise naive — a date-only value is midnight of that day.
+    """
+
+    title: str
+    text: str
+    language: str | None  # ISO 639-1
+    published: datetime | None
+    author: str | None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def crawl_sources(config: Config, sources: Sequence[Source], storage: Storage) -> list[CrawlStats]:
+async def crawl_sources(
+    config: Config, sources: Sequence[Source], storage: Storage
+) -> list[CrawlStats]:
     """Crawl the sources concurrently; record and return one CrawlStats each.
 
     A source that fails, even by crashing its crawler, is recorded as failed and
@@ -68,24 +70,22 @@ def run_once(job: Callable[[], Awaitable[T]]) -> T:
     """Run one coroutine job on the asyncio reactor and return its result (CLI commands)."""
     from scrapy.utils.defer import deferred_from_coro
     from scrapy.utils.reactor import install_reactor
+    from twisted.python.failure import Failure
 
     from crawler.settings import ASYNCIO_REACTOR
 
     install_reactor(ASYNCIO_REACTOR)
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
+    reactor: Any = installed  # the module attribute is typed as a bare object
     outcome: dict[str, Any] = {}
 
-    def start() -> None:
-        deferred = deferred_from_coro(job())
-        deferred.addCallbacks(
-            lambda value: outcome.setdefault("value", value),
-            lambda failure: outcome.setdefault("failure", failure),
-        )
-        deferred.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+    def finish(result: Any) -> None:
+        outcome["failure" if isinstance(result, Failure) else "value"] = result
+        reactor.stop()
 
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: deferred_from_coro(job()).addBoth(finish))
+    reactor.run()
     if "failure" in outcome:
         outcome["failure"].raiseException()
     return outcome["value"]  # type: ignore[no-any-return]

@@ -54,8 +54,10 @@ def m001_initial(db: Database) -> None:
     # Two indexes over the same text: unicode61 finds words in space-separated
     # languages, trigram finds substrings where there are no spaces (Chinese) and
     # inflected forms (Путин in Путина).
-    for name, tokenize in (("articles_fts", "unicode61 remove_diacritics 2"),
-                           ("articles_trigram", "trigram")):
+    for name, tokenize in (
+        ("articles_fts", "unicode61 remove_diacritics 2"),
+        ("articles_trigram", "trigram"),
+    ):
         db.execute(
             f"CREATE VIRTUAL TABLE {name} USING fts5(title, text, "
             f"content='articles', content_rowid='rowid', tokenize='{tokenize}')"
@@ -243,9 +245,20 @@ class Storage:
                        published, author, content_hash, first_seen, duplicate_of)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO NOTHING""",
-                [article.id, article.source, article.url, article.canonical_url, article.title,
-                 article.text, article.language, _iso(article.published), article.author,
-                 article.content_hash, _iso(_now()), original[0] if original else None],
+                [
+                    article.id,
+                    article.source,
+                    article.url,
+                    article.canonical_url,
+                    article.title,
+                    article.text,
+                    article.language,
+                    _iso(article.published),
+                    article.author,
+                    article.content_hash,
+                    _iso(_now()),
+                    original[0] if original else None,
+                ],
             )
             self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article.id])
         return cursor.rowcount == 1 and original is None
@@ -304,7 +317,8 @@ class Storage:
                 f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
                            a.first_seen, snippet({table}, 1, '[', ']', '…', 12) AS snippet
                     FROM {table} JOIN articles a ON a.rowid = {table}.rowid
-                    WHERE {table} MATCH ? AND a.duplicate_of IS NULL ORDER BY bm25({table}) LIMIT ?""",
+                    WHERE {table} MATCH ? AND a.duplicate_of IS NULL
+                    ORDER BY bm25({table}) LIMIT ?""",
                 [match, limit],
             ):
                 ranked.setdefault(row["id"], StoredArticle(**row))
@@ -355,9 +369,16 @@ class Storage:
                 """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
                        articles_fetched, new_articles, errors, error_messages)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                [stats.source, _iso(stats.started_at), _iso(stats.finished_at), stats.pages,
-                 stats.articles_fetched, stats.new_articles, stats.errors,
-                 json.dumps(list(stats.error_messages), ensure_ascii=False)],
+                [
+                    stats.source,
+                    _iso(stats.started_at),
+                    _iso(stats.finished_at),
+                    stats.pages,
+                    stats.articles_fetched,
+                    stats.new_articles,
+                    stats.errors,
+                    json.dumps(list(stats.error_messages), ensure_ascii=False),
+                ],
             )
             last_error = stats.error_messages[0] if stats.error_messages else None
             if failed:
@@ -425,5 +446,9 @@ class Storage:
         failures = self.db.execute(
             "SELECT count(*) FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
         ).fetchone()[0]
-        return {"articles": row[0] or 0, "unextractable": row[1] or 0,
-                "duplicates": row[2] or 0, "fetch_failures": failures}
+        return {
+            "articles": row[0] or 0,
+            "unextractable": row[1] or 0,
+            "duplicates": row[2] or 0,
+            "fetch_failures": failures,
+        }

@@ -49,18 +49,26 @@ def test_unset_variable_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("sources:\n  - name: a\n    feeds: [http://x/f]\n    colour: red\n",
-         r"sources\.0\.colour: unknown key"),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f]\n    colour: red\n",
+            r"sources\.0\.colour: unknown key",
+        ),
         ("crawl:\n  delay: -1\n", r"crawl\.delay"),
-        ("sources:\n  - name: a\n    feeds: [http://x/f]\n    every: soon\n",
-         r"sources\.0\.every.*not a duration"),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f]\n    every: soon\n",
+            r"sources\.0\.every.*not a duration",
+        ),
         ("sources:\n  - name: Bad_Name\n    feeds: [http://x/f]\n", r"sources\.0\.name"),
         ("sources:\n  - name: a\n", r"needs at least one of feeds"),
         ("sources:\n  - name: a\n    feeds: [ftp://x/f]\n", r"not an http\(s\) URL"),
-        ("sources:\n  - name: a\n    feeds: [http://x/f]\n  - name: a\n    feeds: [http://y/f]\n",
-         r"used twice"),
-        ("sources:\n  - name: a\n    listings: [http://x/]\n    follow: '('\n",
-         r"sources\.0\.follow.*regular expression"),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f]\n  - name: a\n    feeds: [http://y/f]\n",
+            r"used twice",
+        ),
+        (
+            "sources:\n  - name: a\n    listings: [http://x/]\n    follow: '('\n",
+            r"sources\.0\.follow.*regular expression",
+        ),
         ("schedule:\n  timezone: Mars/Olympus\n", r"unknown time zone"),
         ("schedule:\n  digest: every monday\n", r"cron"),
         ("[1, 2]\n", r"top level must be a mapping"),

@@ -27,7 +27,7 @@ ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
   </entry>
 </feed>"""
 
-RSS = """<?xml version="1.0" encoding="UTF-8"?>
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
 <title>Andalpost</title><language>id-ID</language>
 <item><title>Xi Jinping dan Putin gelar konferensi video</title>
@@ -35,7 +35,7 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <dc:creator>Redaksi</dc:creator>
 <pubDate>Fri, 30 Dec 2022 19:05:00 +0700</pubDate>
 <guid isPermaLink="false">https://andalpost.com/?p=123</guid></item>
-</channel></rss>""".encode()
+</channel></rss>"""
 
 NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -110,17 +110,30 @@ def test_listing_links_are_absolute_and_unique() -> None:
 @pytest.mark.parametrize(
     ("url", "canonical"),
     [
-        ("http://en.kremlin.ru/events/president/transcripts/70412/print?utm_source=x#top",
-         "http://en.kremlin.ru/events/president/news/70412"),
-        ("http://kremlin.ru/events/president/news/copy/70412",
-         "http://kremlin.ru/events/president/news/70412"),
-        ("http://en.special.kremlin.ru/events/president/news/70412",
-         "http://en.kremlin.ru/events/president/news/70412"),
-        ("http://127.0.0.1:8000/events/president/news/70412/photos",
-         "http://127.0.0.1:8000/events/president/news/70412"),
-        ("HTTPS://Andalpost.com/xi-putin/?fbclid=zz&utm_campaign=a#c",
-         "https://andalpost.com/xi-putin/"),
-        ("https://www.news.cn/20221230/abc/c.html?id=7", "https://www.news.cn/20221230/abc/c.html?id=7"),
+        (
+            "http://en.kremlin.ru/events/president/transcripts/70412/print?utm_source=x#top",
+            "http://en.kremlin.ru/events/president/news/70412",
+        ),
+        (
+            "http://kremlin.ru/events/president/news/copy/70412",
+            "http://kremlin.ru/events/president/news/70412",
+        ),
+        (
+            "http://en.special.kremlin.ru/events/president/news/70412",
+            "http://en.kremlin.ru/events/president/news/70412",
+        ),
+        (
+            "http://127.0.0.1:8000/events/president/news/70412/photos",
+            "http://127.0.0.1:8000/events/president/news/70412",
+        ),
+        (
+            "HTTPS://Andalpost.com/xi-putin/?fbclid=zz&utm_campaign=a#c",
+            "https://andalpost.com/xi-putin/",
+        ),
+        (
+            "https://www.news.cn/20221230/abc/c.html?id=7",
+            "https://www.news.cn/20221230/abc/c.html?id=7",
+        ),
     ],
 )
 def test_canonical_urls(url: str, canonical: str) -> None:

@@ -13,8 +13,15 @@ from monitor.storage import MAX_FETCH_ATTEMPTS, Storage
 
 def make_article(url: str, title: str, text: str, language: str = "en") -> Article:
     return Article(
-        id=article_id(url), source="s", url=url, canonical_url=url, title=title, text=text,
-        language=language, published=datetime(2023, 3, 21, tzinfo=UTC), author=None,
+        id=article_id(url),
+        source="s",
+        url=url,
+        canonical_url=url,
+        title=title,
+        text=text,
+        language=language,
+        published=datetime(2023, 3, 21, tzinfo=UTC),
+        author=None,
         content_hash=f"hash-of-{text}",
     )
 
@@ -55,9 +62,13 @@ def test_same_text_under_another_url_is_a_duplicate(storage: Storage) -> None:
     ],
 )
 def test_search_in_every_script(storage: Storage, query: str, found: bool) -> None:
-    storage.save_article(make_article("http://a/zh", "习近平同普京举行视频会晤", "双方举行会谈", "zh"))
+    storage.save_article(
+        make_article("http://a/zh", "习近平同普京举行视频会晤", "双方举行会谈", "zh")
+    )
     storage.save_article(make_article("http://a/ru", "Переговоры", "Си Цзиньпин и Путина", "ru"))
-    storage.save_article(make_article("http://a/id", "Xi bertemu", "melalui konferensi video", "id"))
+    storage.save_article(
+        make_article("http://a/id", "Xi bertemu", "melalui konferensi video", "id")
+    )
     assert bool(storage.search(query)) is found
 
 
@@ -78,7 +89,10 @@ def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> Non
     assert storage.article(key)["extract_error"] == "no-text"
     assert key in storage.known_ids([key])
     assert storage.counts() == {
-        "articles": 0, "unextractable": 1, "duplicates": 0, "fetch_failures": 0
+        "articles": 0,
+        "unextractable": 1,
+        "duplicates": 0,
+        "fetch_failures": 0,
     }
 
 
@@ -89,7 +103,9 @@ def test_crawl_runs_track_consecutive_failures(storage: Storage) -> None:
     storage.record_crawl(run, failed=True)
     state = storage.source_status("s")
     assert (state.consecutive_failures, state.last_error, state.last_success_at) == (
-        2, "feed: HTTP 503", None
+        2,
+        "feed: HTTP 503",
+        None,
     )
     storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0), failed=False)
     state = storage.source_status("s")

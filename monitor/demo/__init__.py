@@ -1,0 +1,1 @@
+"""Bundled local replicas of real news sites, for the test suite and ``newsmon demo``."""

@@ -1,0 +1,570 @@
+"""Extraction: from a fetched page or a plain-text file to a ``Document`` and an ``Article``.
+
+This module owns everything between the bytes of a page and the readable article:
+decoding, choosing the article body (trafilatura, plus a few per-host selectors in
+``_SITE_RULES``), dropping boilerplate lines, cleaning the title, and deciding the
+published date, the language and the author. It is pure — no I/O, no network, no
+clock, no logging set-up — and CPU-bound (10 to 40 ms a page): callers keep it off the
+reactor thread. Fetching belongs to the crawler, storing to ``storage``.
+
+Published date, the first step that answers:
+
+1. the hint (the feed's or sitemap's date for this article);
+2. structured page data: JSON-LD ``datePublished``, ``<meta>`` (``article:published_time``,
+   ``itemprop``, Dublin Core…), then the article's ``time[datetime]``;
+3. a full date in the URL path (``/20221230/``, ``/2022-12/30/``, ``/2022/12/30/``);
+4. htmldate (trafilatura's metadata), unless it says 1 January;
+5. a date in the first lines of the text, read by dateparser (en, ru, zh, id);
+6. htmldate's 1 January, as a last resort.
+
+Values keep the source's offset when it gave one (tz-aware); date-only values are
+naive midnight of that day.
+
+Language (ISO 639-1): py3langid on the headline and text. A language the page declares
+(``<html lang>``) or the source hints wins when the text finds it plausible; a close
+Malay/Indonesian call goes to Indonesian; when the text is too short or too unsure, the
+declared language, then the hint, decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import dateparser
+import trafilatura
+from charset_normalizer import from_bytes
+from lxml.html import HtmlElement
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura.settings import Document as TrafilaturaDocument
+from trafilatura.utils import load_html
+from w3lib.encoding import html_to_unicode
+
+from monitor.errors import ExtractError
+from monitor.models import Article, Document, Hints, Page, article_id
+
+__all__ = ["content_hash", "extract", "extract_document", "extract_text"]
+
+
+def _has_class(name: str) -> str:
+    """XPath predicate: the element's class list contains ``name`` (not a substring of it)."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+@dataclass(frozen=True)
+class _SiteRule:
+    """Where one site keeps its article body; an improvement over the generic path only."""
+
+    body: tuple[str, ...]  # XPaths of the body's parts in reading order (first match of each)
+    drop: tuple[str, ...] = ()  # XPaths, relative to a part, of boilerplate inside it
+
+
+# Keyed by host suffix. Routing by host, never by class alone: Kompas also uses
+# `read__content`. Every page here must also come out clean without its rule, because
+# the same HTML is served from 127.0.0.1 in tests (see tests/test_extract.py).
+_SITE_RULES: dict[str, _SiteRule] = {
+    "kremlin.ru": _SiteRule(
+        body=(f"//div[{_has_class('read__lead')}]", f"//div[{_has_class('entry-content')}]"),
+        drop=(f".//*[{_has_class('read__bottommeta')}]", f".//*[{_has_class('read__tags')}]"),
+    ),
+    "andalpost.com": _SiteRule(
+        body=(f"//div[{_has_class('entry-content')}]",),
+        drop=(
+            ".//*[contains(@class, 'sharedaddy')]",
+            ".//*[contains(@class, 'jp-relatedposts')]",
+            ".//figure",
+        ),
+    ),
+    "news.cn": _SiteRule(body=("//*[@id='detailContent']",)),
+}
+
+_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th")
+
+# Whole lines that are never article text, whatever the site.
+_BOILERPLATE_LINE = re.compile(
+    r"""^(?:
+      baca\s+juga\b.*                                  # Indonesian related-article links
+    | (?:simak|lihat|tonton)\s+(?:juga|selengkapnya|berita\s+lainnya|video)\b.*
+    | (?:share|share\s+this(?:\s+article)?|bagikan|поделиться|分享到?)\s*:?  # share widgets
+    | (?:tags?|теги|метки)\s*:.*
+    | \(?(?:photo|foto|фото|图片)\s*:.{0,120}\)?        # photo credits
+    | (?:publication\s+status|статус\s+материала)        # Kremlin's trailing block
+    | (?:published\s+in\s+sections?|publication\s+date|direct\s+link
+       |опубликован\s+в\s+раздел\w*|дата\s+публикации|ссылка\s+на\s+материал)\s*:.*
+    | \N{LEFT BLACK LENTICULAR BRACKET}责任编辑\s*[:\N{FULLWIDTH COLON}].*  # Xinhua's editor
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Some sentence of prose, as opposed to the menus and link lists a page without an
+# article leaves behind.
+_PROSE = re.compile(
+    r"^.{20,}[.!?…。\N{FULLWIDTH EXCLAMATION MARK}\N{FULLWIDTH QUESTION MARK}]"
+    r"[\"'”»」)\N{RIGHT SINGLE QUOTATION MARK}]*(?:\s|$)",
+    re.MULTILINE,
+)
+
+_HTML_TAG = re.compile(
+    r"<\s*(?:!doctype|html|head|body|title|meta|div|p|span|article|main|section|table|h[1-6])\b",
+    re.IGNORECASE,
+)
+
+_TITLE_SEPARATOR = re.compile(r"\s*[|•]\s*|\s+[·\-\N{EN DASH}\N{EM DASH}]\s+")
+
+# What a path says about the day: /20221230/, /2022-12/30/, /2022/12/30/.
+_URL_DATE = re.compile(
+    r"/(?P<y>(?:19|20)\d\d)(?P<sep>[-/_]?)(?P<m>0[1-9]|1[0-2])(?:(?P=sep)|/)"
+    r"(?P<d>0[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
+)
+
+# Dates as they are written in datelines; dateparser decides whether the word is a month.
+_TEXT_DATE = re.compile(
+    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|\b\d{1,2}[./]\d{1,2}[./]\d{4}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d{1,2}\.?\s+[^\W\d_]{3,12}\.?,?\s+\d{4}\b"
+    r"|\b[^\W\d_]{3,12}\.?\s+\d{1,2},?\s+\d{4}\b"
+)
+_DATE_LANGUAGES = ["en", "ru", "zh", "id"]
+# A bare "2024" is not a date; numeric dates in these languages are day-first.
+_DATEPARSER_SETTINGS: Any = {"REQUIRE_PARTS": ["day", "month", "year"], "DATE_ORDER": "DMY"}
+_DATELINE_LINES = 3  # how far into the text a dateline may sit
+_DATELINE_MAX_CHARS = 80  # a plain-text file's second line longer than this is body
+
+_META_DATE_KEYS = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
+    "dc.date",
+    "date",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+_TIME_XPATHS = (
+    f"//time[@datetime][{_has_class('read__published')}]/@datetime",  # Kremlin
+    f"//time[@datetime][{_has_class('entry-date')}][{_has_class('published')}]/@datetime",  # WP
+    f"//time[@datetime][{_has_class('dt-published')} or {_has_class('published')}]/@datetime",
+    "//*[@itemprop='datePublished']/@datetime | //*[@itemprop='datePublished']/@content",
+    "(//article//time[@datetime])[1]/@datetime",
+)
+_ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting", re.IGNORECASE)
+
+# py3langid labels without an ISO 639-1 code of their own, folded into the written
+# language they are read as (a one-line Chinese headline often scores as "wuu").
+_LANGUAGE_FOLD = {"wuu": "zh", "yue": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "gug": "gn"}
+# Pairs py3langid cannot tell apart in a paragraph: when it prefers the first and still
+# gives the second a fair share, take the second. Indonesian news outnumbers Malay by far
+# (a short Andalpost paragraph scores ms 0.52 / id 0.48); long Malay text still scores ms.
+_CLOSE_CALLS = {"ms": "id"}
+_LEGACY_CODES = {"in": "id", "iw": "he", "ji": "yi", "nb": "no"}
+_LANGID_SAMPLE = 3000  # characters; more costs time and changes nothing
+_LANGID_MIN_CHARS = 30  # below this the text alone does not decide
+_LANGID_MIN_CONFIDENCE = 0.5
+_PLAUSIBLE = 0.25  # a declared language the text gives this much is taken (id vs ms)
+
+
+def extract_document(
+    html: str | bytes,
+    url: str | None = None,
+    hints: Hints = Hints(),  # noqa: B008 - frozen, so one shared default is safe
+) -> Document:
+    """Read the article in one HTML page; raises ``ExtractError`` when there is none."""
+    markup = _decode(html) if isinstance(html, bytes) else html
+    if not markup.strip():
+        raise ExtractError("empty-page", "nothing but whitespace")
+    if "\x00" in markup or not _HTML_TAG.search(markup):
+        raise ExtractError("not-html", "no HTML markup")
+    tree = load_html(markup)
+    if tree is None:
+        raise ExtractError("not-html", "lxml could not parse it")
+
+    # trafilatura works on a copy: `tree` stays whole for the page's own metadata.
+    result = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,  # the one option that measurably helps (PITFALLS.md)
+        fast=True,  # same F1, ~1.4x faster, less memory
+        deduplicate=False,  # its process-global cache drops repeat pages in a daemon
+    )
+    # No target_language: a wrong one discards the whole document.
+    found = result if isinstance(result, TrafilaturaDocument) else None
+    metas = _meta_values(tree)
+
+    title = _title(
+        tree, metas, found.title if found else None, found.sitename if found else None, url
+    )
+    title = title or hints.title or ""
+    text = _body_text(tree, url, found.text if found else None, title)
+    if not _PROSE.search(text):
+        raise ExtractError("no-text", "no paragraph of article text")
+
+    guessed_date = found.date if found else None
+    published = (
+        hints.published
+        or _structured_date(tree, metas)
+        or _url_date(url)
+        or _htmldate(guessed_date, trust_new_year=False)
+        or _date_in_text(text)
+        or _htmldate(guessed_date, trust_new_year=True)
+    )
+    author = (found.author if found else None) or hints.author
+    return Document(
+        title=title,
+        text=text,
+        language=_language(
+            f"{title}\n{text}",
+            _language_code(tree.get("lang") or metas.get("og:locale")),
+            _language_code(hints.language),
+        ),
+        published=published,
+        author=author.strip() if author else None,
+    )
+
+
+def extract(page: Page) -> Article:
+    """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
+    document = extract_document(page.html, page.url, page.hints)
+    return Article(
+        id=article_id(page.canonical_url),
+        source=page.source,
+        url=page.url,
+        canonical_url=page.canonical_url,
+        title=document.title,
+        text=document.text,
+        language=document.language,
+        published=document.published,
+        author=document.author,
+        content_hash=content_hash(document.text),
+    )
+
+
+def extract_text(text: str) -> Document:
+    """Read a plain-text article: headline, an optional dateline, then the body.
+
+    The dateline line ("Moscow, 14 December 2021", "北京 2022年12月30日") gives the date
+    and stays out of the text, so the text hashes like the same story's HTML page.
+    A first line that reads as a paragraph (a file that starts with its lede) is
+    both the title and the start of the text.
+    """
+    lines = [" ".join(line.split()) for line in text.lstrip("\ufeff").splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ExtractError("empty-page", "no text")
+    title, body = lines[0], lines[1:]
+    published = None
+    if body and len(body[0]) <= _DATELINE_MAX_CHARS:
+        published = _date_in_text(body[0])
+        if published:
+            body = body[1:]
+    starts_with_lede = len(title) >= 80 and bool(_PROSE.search(title))
+    cleaned = _clean_lines(
+        [title, *body] if starts_with_lede else body, "" if starts_with_lede else title
+    )
+    if not cleaned:
+        raise ExtractError("no-text", "only a headline")
+    article = cleaned if starts_with_lede else f"{title}\n{cleaned}"
+    return Document(
+        title=title,
+        text=cleaned,
+        language=_language(article, None, None),
+        published=published or _date_in_text(article),
+        author=None,
+    )
+
+
+def content_hash(text: str) -> str:
+    """Fingerprint of an article's text: equal for the same story on two URLs."""
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+# --- decoding -------------------------------------------------------------------------
+
+
+def _decode(html: bytes) -> str:
+    """Decode by BOM, then ``<meta charset>``/http-equiv, then sniffing (no HTTP header here)."""
+    _, text = html_to_unicode(None, html, auto_detect_fun=_sniff_encoding)
+    return text
+
+
+def _sniff_encoding(body: bytes) -> str | None:
+    # UTF-8 first: a guesser can take short UTF-8 pages for something else.
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(body).best()
+        return best.encoding if best else None
+    return "utf-8"
+
+
+# --- body -----------------------------------------------------------------------------
+
+
+def _site_lines(tree: HtmlElement, url: str | None) -> list[str]:
+    """The body by the host's rule; empty when there is no rule or it matched nothing."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    rule = next(
+        (r for suffix, r in _SITE_RULES.items() if host == suffix or host.endswith("." + suffix)),
+        None,
+    )
+    if rule is None:
+        return []
+    lines: list[str] = []
+    for xpath in rule.body:
+        for found in tree.xpath(xpath)[:1]:
+            part = deepcopy(found)  # dropping nodes must not change the page's tree
+            for drop in (*rule.drop, ".//script", ".//style", ".//noscript"):
+                for node in part.xpath(drop):
+                    node.drop_tree()
+            lines.extend(_block_lines(part))
+    return lines
+
+
+def _block_lines(root: HtmlElement) -> list[str]:
+    """One line per outermost block element (paragraph, heading, list item…)."""
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    blocks = [
+        el
+        for el in root.iter(*_BLOCK_TAGS)
+        if not any(a.tag in _BLOCK_TAGS for a in el.iterancestors())
+    ] or [root]
+    return [line for el in blocks for line in el.text_content().splitlines()]
+
+
+def _microformat_lead(tree: HtmlElement) -> str | None:
+    """The lead of an h-entry (microformats2 ``p-summary`` beside its ``e-content``).
+
+    trafilatura takes the ``itemprop=articleBody`` container and leaves the lead out, yet
+    on Kremlin pages the lead is the sentence that says who met whom.
+    """
+    entries = tree.xpath(f"//*[{_has_class('h-entry')}][.//*[{_has_class('e-content')}]]")
+    for entry in entries[:1]:
+        for summary in entry.xpath(f".//*[{_has_class('p-summary')}]")[:1]:
+            return " ".join(summary.text_content().split()) or None
+    return None
+
+
+def _body_text(tree: HtmlElement, url: str | None, extracted: str | None, title: str) -> str:
+    """The host's rule where it finds prose, else trafilatura's text with the h-entry lead."""
+    text = _clean_lines(_site_lines(tree, url), title)
+    if _PROSE.search(text):
+        return text
+    lines = extracted.splitlines() if extracted else []
+    lead = _microformat_lead(tree)
+    if lead and _squash(lead) not in _squash(extracted or ""):
+        lines.insert(0, lead)
+    return _clean_lines(lines, title)
+
+
+def _clean_lines(lines: Iterable[str], title: str) -> str:
+    kept: list[str] = []
+    for raw in lines:
+        line = " ".join(raw.split())
+        if not line or _BOILERPLATE_LINE.match(line):
+            continue
+        if not kept and title and _squash(line) == _squash(title):
+            continue  # the headline repeated as the body's first line
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+# --- title ----------------------------------------------------------------------------
+
+
+def _title(
+    tree: HtmlElement,
+    metas: dict[str, str],
+    extracted: str | None,
+    sitename: str | None,
+    url: str | None,
+) -> str:
+    """The headline without the site's name.
+
+    trafilatura's title, unless it is a piece of ``<title>``: it cuts that at the last
+    separator and keeps the first part ("Putin - Xi talks" → "Putin", "Site | Headline" →
+    "Site"). Then og:title, the page's only h1, or the whole ``<title>`` is cleaned instead.
+    """
+    h1s = [" ".join(h1.text_content().split()) for h1 in tree.iter("h1")]
+    h1 = h1s[0] if len(h1s) == 1 else None
+    og_title = metas.get("og:title")
+    head_title = " ".join((tree.findtext(".//head/title") or "").split())
+    extracted = " ".join(extracted.split()) if extracted else None
+    if extracted and extracted in head_title and extracted not in (h1, og_title):
+        extracted = None
+    title = extracted or og_title or h1 or head_title
+    host = (urlsplit(url).hostname or "") if url else ""
+    site_names = {
+        _squash(name)
+        for name in (sitename, metas.get("og:site_name"), metas.get("application-name"), host)
+        if name
+    } | {_squash(label) for label in host.split(".")[:-1]}
+    headings = {_squash(h) for h in (*h1s, og_title, metas.get("twitter:title")) if h}
+    return _strip_site_name(title, site_names, headings)
+
+
+def _strip_site_name(title: str, site_names: set[str], headings: set[str]) -> str:
+    """Drop " • President of Russia", " - Andalpost", "Site | " around a headline."""
+    for _ in range(2):  # "Headline | Section | Site"
+        separators = list(_TITLE_SEPARATOR.finditer(title))
+        if not separators:
+            break
+        last, first = separators[-1], separators[0]
+        head, tail = title[: last.start()], title[last.end() :]
+        if head and (
+            _squash(tail) in site_names
+            or _squash(head) in headings
+            # "|" and "•" almost never sit inside a headline, so a short tail is a site name.
+            or (last.group().strip() in "|•" and len(tail.split()) <= 4 and len(head) > len(tail))
+        ):
+            title = head
+        elif _squash(title[: first.start()]) in site_names:
+            title = title[first.end() :]
+        else:
+            break
+    return title
+
+
+# --- dates ----------------------------------------------------------------------------
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, str]:
+    """``<meta>`` content by lower-cased property/name/itemprop; the first one wins."""
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop")
+        content = meta.get("content")
+        if key and content and content.strip():
+            values.setdefault(key.strip().lower(), content.strip())
+    return values
+
+
+def _structured_date(tree: HtmlElement, metas: dict[str, str]) -> datetime | None:
+    candidates: Iterator[str] = (
+        value
+        for value in (
+            *_jsonld_dates(tree),
+            *(metas.get(key) for key in _META_DATE_KEYS),
+            *(str(v) for xpath in _TIME_XPATHS for v in tree.xpath(xpath)[:1]),
+        )
+        if value
+    )
+    return next((d for d in map(_parse_date_value, candidates) if d), None)
+
+
+def _jsonld_dates(tree: HtmlElement) -> list[str]:
+    """``datePublished`` values, those of Article-like objects first."""
+    articles: list[str] = []
+    others: list[str] = []
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except ValueError:
+            continue  # broken JSON-LD is common; the page has other dates
+        for obj in _jsonld_objects(data):
+            value = obj.get("datePublished")
+            if isinstance(value, str):
+                kind = str(obj.get("@type", ""))
+                (articles if _ARTICLE_TYPES.search(kind) else others).append(value)
+    return articles + others
+
+
+def _jsonld_objects(data: object) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _jsonld_objects(item)
+    elif isinstance(data, dict):
+        yield data
+        yield from _jsonld_objects(data.get("@graph"))
+
+
+def _parse_date_value(value: str) -> datetime | None:
+    value = value.strip()
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = dateparser.parse(value, languages=_DATE_LANGUAGES, settings=_DATEPARSER_SETTINGS)
+    return parsed if parsed and 1990 <= parsed.year <= 2100 else None
+
+
+def _url_date(url: str | None) -> datetime | None:
+    match = _URL_DATE.search(urlsplit(url).path) if url else None
+    if not match:
+        return None
+    try:
+        return datetime(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:  # 2022/02/30
+        return None
+
+
+def _htmldate(value: str | None, *, trust_new_year: bool) -> datetime | None:
+    """htmldate's guess. It reads "6 мая 2024 года" as 2024-01-01, so 1 January is
+    only believed when nothing else has a date."""
+    parsed = _parse_date_value(value) if value else None
+    if parsed and not trust_new_year and (parsed.month, parsed.day) == (1, 1):
+        return None
+    return parsed
+
+
+def _date_in_text(text: str) -> datetime | None:
+    """A dateline date in the first lines: "Jumat (30/12/2022)", "30 декабря 2022 года"…"""
+    head = "\n".join(text.splitlines()[:_DATELINE_LINES])[:400]
+    return next(filter(None, map(_parse_date_value, _TEXT_DATE.findall(head))), None)
+
+
+# --- language -------------------------------------------------------------------------
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    # Loaded on first use (~0.9 s), not at import: the CLI imports this module lazily too.
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _language_code(tag: str | None) -> str | None:
+    """The primary subtag as ISO 639-1 ("id-ID" → "id", "zh_CN" → "zh"), else None."""
+    if not tag:
+        return None
+    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    primary = _LEGACY_CODES.get(primary, primary)
+    return primary if re.fullmatch(r"[a-z]{2}", primary) else None
+
+
+def _language(text: str, declared: str | None, hinted: str | None) -> str | None:
+    sample = text[:_LANGID_SAMPLE]
+    scores: dict[str, float] = {}
+    for label, probability in _identifier().rank(sample):
+        code = _LANGUAGE_FOLD.get(label, label)
+        scores[code] = scores.get(code, 0.0) + probability
+    for stated in (declared, hinted):
+        # Close languages split the score (Indonesian/Malay); the page's word settles it.
+        if stated and scores.get(stated, 0.0) >= _PLAUSIBLE:
+            return stated
+    best = max(scores, key=scores.__getitem__)
+    confidence = scores[best]
+    rival = _CLOSE_CALLS.get(best)
+    if rival and scores.get(rival, 0.0) >= _PLAUSIBLE:
+        best, confidence = rival, confidence + scores[rival]
+    if len(sample) >= _LANGID_MIN_CHARS and confidence >= _LANGID_MIN_CONFIDENCE and len(best) == 2:
+        return best
+    return declared or hinted

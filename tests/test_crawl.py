@@ -1,0 +1,268 @@
+"""`newsmon crawl` against local replicas of Kremlin, Andalpost and a Chinese wire site.
+
+Each test runs the real command line in a subprocess against the replica servers and
+checks what a user would see: the database, the servers' request logs, the summary.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monitor.demo.replicas import ReplicaSites
+from tests.conftest import newsmon, write_config
+
+# What the replicas publish (see monitor/demo/sites/*): articles reachable through each
+# source's feeds, sitemaps and listings, minus the robots-disallowed one.
+EXPECTED_ARTICLES = {"kremlin-en": 9, "kremlin-ru": 8, "andalpost": 8, "xinhua-zh": 8}
+ENTRY_PATH = re.compile(r"(/feed/?$|/feed\?|sitemap|/page/\d+$|/world/index\.html$|robots\.txt$)")
+
+
+def rows(database: Path, sql: str, *args: object) -> list[sqlite3.Row]:
+    with sqlite3.connect(database) as conn:
+        conn.row_factory = sqlite3.Row
+        return list(conn.execute(sql, args))
+
+
+@dataclass
+class TwoCrawls:
+    sites: ReplicaSites
+    database: Path
+    first_out: str
+    first_requests: dict[str, list[str]]
+    second_out: str
+    second_requests: dict[str, list[str]]
+
+
+@pytest.fixture(scope="module")
+def two_crawls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoCrawls]:
+    directory = tmp_path_factory.mktemp("crawl")
+    with ReplicaSites() as sites:
+        config = write_config(sites, directory)
+        first = newsmon("crawl", config=config)
+        assert first.returncode == 0, first.stderr
+        first_requests = {site.name: site.requests for site in sites}
+        for site in sites:
+            site.clear_requests()
+        second = newsmon("crawl", config=config)
+        assert second.returncode == 0, second.stderr
+        second_requests = {site.name: site.requests for site in sites}
+        yield TwoCrawls(
+            sites,
+            directory / "newsmon.db",
+            first.stdout,
+            first_requests,
+            second.stdout,
+            second_requests,
+        )
+
+
+def test_first_crawl_stores_every_article_once(two_crawls: TwoCrawls) -> None:
+    counts = {
+        row["source"]: row["n"]
+        for row in rows(
+            two_crawls.database,
+            "SELECT source, count(*) AS n FROM articles WHERE extract_error IS NULL "
+            "GROUP BY source",
+        )
+    }
+    assert counts == EXPECTED_ARTICLES
+    urls = [row["canonical_url"] for row in rows(two_crawls.database, "SELECT * FROM articles")]
+    assert len(urls) == len(set(urls))
+
+
+def test_summary_line_per_source(two_crawls: TwoCrawls) -> None:
+    for source, count in EXPECTED_ARTICLES.items():
+        assert re.search(
+            rf"^{source}: \d+ pages, {count} articles fetched, {count} new, 0 errors, [\d.]+ s$",
+            two_crawls.first_out,
+            re.MULTILINE,
+        ), two_crawls.first_out
+        assert re.search(
+            rf"^{source}: \d+ pages, 0 articles fetched, 0 new, 0 errors",
+            two_crawls.second_out,
+            re.MULTILINE,
+        ), two_crawls.second_out
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "published", "language", "must", "must_not"),
+    [
+        (
+            "/events/president/news/70255",
+            "Meeting with President of China Xi Jinping",
+            "2022-12-30",
+            "en",
+            "Xi Jinping",
+            "Publication status",
+        ),
+        (
+            "/events/president/news/70255",
+            "Встреча с Председателем КНР Си Цзиньпином",
+            "2022-12-30",
+            "ru",
+            "Си Цзиньпин",
+            "Статус материала",
+        ),
+        (
+            "/xi-jinping-dan-putin-gelar-konferensi-video-jelang-tahun-baru/",
+            None,
+            "2022-12-30",
+            "id",
+            "konferensi video",
+            "Baca juga",
+        ),
+        (
+            "/20221230/ae6b509f8e45f102e2394637e374d55d/c.html",
+            None,
+            "2022-12-30",
+            "zh",
+            "普京",
+            "责任编辑",
+        ),
+    ],
+)
+def test_articles_have_title_date_language_and_clean_text(
+    two_crawls: TwoCrawls,
+    path: str,
+    title: str | None,
+    published: str,
+    language: str,
+    must: str,
+    must_not: str,
+) -> None:
+    (row,) = [
+        row
+        for row in rows(two_crawls.database, "SELECT * FROM articles")
+        if row["url"].endswith(path) and row["language"] == language
+    ]
+    if title:
+        assert row["title"] == title
+    assert row["title"] and "•" not in row["title"]
+    assert row["published"].startswith(published)
+    assert must in row["text"]
+    assert must_not not in row["text"]
+
+
+def test_andalpost_text_has_no_sidebar_or_related_lines(two_crawls: TwoCrawls) -> None:
+    for row in rows(two_crawls.database, "SELECT * FROM articles WHERE source = 'andalpost'"):
+        assert "Baca juga" not in row["text"] and "Baca Juga" not in row["text"]
+        assert "Simak selengkapnya" not in row["text"]
+        assert "Berita Terkini" not in row["text"] and "Terpopuler" not in row["text"]
+
+
+def test_second_crawl_fetches_no_article_page(two_crawls: TwoCrawls) -> None:
+    for name, requests in two_crawls.second_requests.items():
+        articles = [path for path in requests if not ENTRY_PATH.search(path)]
+        assert articles == [], f"{name} re-fetched {articles}"
+        assert requests, f"{name} was not polled at all"
+
+
+def test_first_crawl_fetched_each_article_once(two_crawls: TwoCrawls) -> None:
+    for name, requests in two_crawls.first_requests.items():
+        articles = [path for path in requests if not ENTRY_PATH.search(path)]
+        assert len(articles) == len(set(articles)), name
+
+
+def test_off_host_links_are_not_followed(two_crawls: TwoCrawls) -> None:
+    # xinhua-zh's listing links to an article-shaped URL on the kremlin-en replica
+    assert not any(path.startswith("/2024") for path in two_crawls.first_requests["kremlin-en"])
+
+
+def test_robots_disallow_is_honoured(two_crawls: TwoCrawls) -> None:
+    assert "/robots.txt" in two_crawls.first_requests["xinhua-zh"]
+    assert not any("/preview/" in path for path in two_crawls.first_requests["xinhua-zh"])
+
+
+def test_search_and_status_after_crawl(two_crawls: TwoCrawls) -> None:
+    config = two_crawls.database.parent / "config.yaml"
+    found = newsmon("search", "习近平", config=config)
+    assert found.returncode == 0 and "c.html" in found.stdout
+    status = newsmon("status", config=config)
+    assert status.returncode == 0
+    for source, count in EXPECTED_ARTICLES.items():
+        assert re.search(rf"{source}\s.*ok", status.stdout), status.stdout
+        assert f"{count} articles" in status.stdout
+
+
+def test_new_feed_item_is_picked_up(sites: ReplicaSites, tmp_path: Path) -> None:
+    config = write_config(sites, tmp_path)
+    assert newsmon("crawl", "--source", "kremlin-en", config=config).returncode == 0
+    kremlin = sites.site("kremlin-en")
+    feed = kremlin.respond("/events/president/news/feed", {}).body.decode()
+    article = kremlin.respond("/events/president/news/70255", {}).body.decode()
+    new_entry = (
+        "<entry><title>Telephone conversation with President of China Xi Jinping</title>"
+        f"<id>{kremlin.base_url}/events/president/news/79001</id>"
+        f'<link href="{kremlin.base_url}/events/president/news/79001"/>'
+        "<published>2026-11-28T18:00:00+03:00</published>"
+        "<updated>2026-11-28T18:00:00+03:00</updated></entry>"
+    )
+    kremlin.put("/events/president/news/feed", feed.replace("<entry>", new_entry + "<entry>", 1))
+    kremlin.put(
+        "/events/president/news/79001",
+        article.replace(
+            "Meeting with President of China Xi Jinping",
+            "Telephone conversation with President of China Xi Jinping",
+        ).replace("I am glad to see you.", "The conversation touched on Arctic shipping."),
+    )
+    kremlin.clear_requests()
+    second = newsmon("crawl", "--source", "kremlin-en", config=config)
+    assert second.returncode == 0
+    assert re.search(r"kremlin-en: \d+ pages, 1 articles fetched, 1 new", second.stdout)
+    assert [p for p in kremlin.requests if not ENTRY_PATH.search(p)] == [
+        "/events/president/news/79001"
+    ]
+    (row,) = rows(tmp_path / "newsmon.db", "SELECT * FROM articles WHERE url LIKE '%/79001'")
+    assert row["title"] == "Telephone conversation with President of China Xi Jinping"
+    assert row["published"].startswith("2026-11-28")
+
+
+def test_failing_source_does_not_stop_the_others(sites: ReplicaSites, tmp_path: Path) -> None:
+    config = write_config(sites, tmp_path)
+    sites.site("andalpost").fail_all(503)
+    run = newsmon("crawl", config=config)
+    assert run.returncode == 0
+    assert re.search(r"^andalpost: .* 0 new, [1-9]\d* errors", run.stdout, re.MULTILINE)
+    assert "HTTP 503" in run.stderr
+    assert re.search(r"^kremlin-en: .* 9 new, 0 errors", run.stdout, re.MULTILINE)
+    status = newsmon("status", config=config)
+    assert re.search(r"andalpost\s.*FAILING", status.stdout), status.stdout
+
+
+def test_article_that_failed_is_retried_on_the_next_crawl(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    config = write_config(sites, tmp_path)
+    xinhua = sites.site("xinhua-zh")
+    path = "/20221230/ae6b509f8e45f102e2394637e374d55d/c.html"
+    xinhua.fail(path, 500)
+    first = newsmon("crawl", "--source", "xinhua-zh", config=config)
+    assert re.search(r"xinhua-zh: .* 7 new, 1 errors", first.stdout), first.stdout
+    xinhua.fail(path, None)
+    second = newsmon("crawl", "--source", "xinhua-zh", config=config)
+    assert re.search(r"xinhua-zh: .* 1 new, 0 errors", second.stdout), second.stdout
+
+
+def test_bad_config_exits_non_zero_with_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("sources:\n  - name: x\n    feeds: [http://127.0.0.1:9/f]\n    evry: 5m\n")
+    run = newsmon("crawl", config=path)
+    assert run.returncode == 2
+    assert "sources.0.evry: unknown key" in run.stderr
+
+
+def test_unwritable_database_exits_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("x")
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "database: blocker/sub/n.db\nsources:\n  - name: x\n    feeds: [http://127.0.0.1:9/f]\n"
+    )
+    run = newsmon("crawl", config=path)
+    assert run.returncode == 2
+    assert "cannot open database" in run.stderr
