@@ -20,7 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
-from crawler.urls import canonical_url, on_hosts
+from crawler.urls import canonical_url, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError
 from monitor.models import CrawlStats, Hints, Page, article_id
@@ -148,6 +148,8 @@ class SourceSpider(scrapy.Spider):
                 if not isinstance(response, TextResponse):
                     raise FetchError("listing page is not text")
                 links = parse_listing(response.text, response.url)
+                if self.follow is None:
+                    links = [link for link in links if looks_like_article(link.url, response.url)]
         except FetchError as exc:
             self.report.entry_points_ok -= 1
             self._error(f"{kind} {response.url}: {exc}")

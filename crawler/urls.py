@@ -87,3 +87,24 @@ def on_hosts(url: str, hosts: frozenset[str]) -> bool:
     host = host_of(url)
     default = {"http": ":80", "https": ":443"}[parts.scheme]
     return host in hosts or host.removesuffix(default) in hosts or host + default in hosts
+
+
+# Without a `follow` pattern, a listing's links are guessed at: these are never articles.
+_NOT_ARTICLE = re.compile(
+    r"/(?:tag|tags|category|categories|author|authors|topic|topics|search|login|register|"
+    r"subscribe|about|contact|privacy|terms|feed|rss|wp-admin|wp-login\.php|page/\d+)(?:/|$)"
+    r"|\.(?:jpe?g|png|gif|webp|svg|pdf|zip|mp3|mp4|css|js|xml|rss)$",
+    re.IGNORECASE,
+)
+
+
+def looks_like_article(url: str, listing_url: str) -> bool:
+    """A cautious guess for listings without `follow`: not the listing, not a section
+    above it, not an archive, tag, author, feed or file link."""
+    path = urlsplit(url).path or "/"
+    listing_path = urlsplit(listing_url).path or "/"
+    if path.rstrip("/") == listing_path.rstrip("/") or path == "/":
+        return False
+    if listing_path.startswith(path.rstrip("/") + "/"):
+        return False  # a parent section of the listing
+    return not _NOT_ARTICLE.search(path)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.discover import parse_feed, parse_listing, parse_sitemap
-from crawler.urls import canonical_url, on_hosts
+from crawler.urls import canonical_url, looks_like_article, on_hosts
 from monitor.errors import FetchError
 from monitor.models import article_id
 
@@ -151,3 +151,20 @@ def test_host_fence_compares_host_and_port() -> None:
     assert on_hosts("https://andalpost.com:443/a", hosts)
     assert not on_hosts("http://169.254.169.254/latest/meta-data", hosts)
     assert not on_hosts("file:///etc/passwd", hosts)
+
+
+@pytest.mark.parametrize(
+    ("url", "article"),
+    [
+        ("https://a.example/world/2024/05/16/xi-putin-talks.html", True),
+        ("https://a.example/20240516/3d59/c.html", True),
+        ("https://a.example/world/", False),  # the listing itself
+        ("https://a.example/", False),
+        ("https://a.example/tag/russia/", False),
+        ("https://a.example/world/page/2", False),
+        ("https://a.example/author/redaksi/", False),
+        ("https://a.example/img/photo.jpg", False),
+    ],
+)
+def test_listing_without_follow_guesses_articles(url: str, article: bool) -> None:
+    assert looks_like_article(url, "https://a.example/world/") is article
