@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/matcher.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -40,6 +40,12 @@ class _Context:
             self._config = load_config(self.config_path)
         return self._config
 
+    def config_or_defaults(self) -> Config:
+        """For commands that store nothing (check): the defaults when there is no file."""
+        if self._config is None and not Path(self.config_path).exists():
+            return Config()
+        return self.config
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -64,7 +70,8 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
     """Run one full cycle now: crawl, extract and store (failed sources are reported)."""
     from monitor.runner import crawl_cycle
 
-    for stats in crawl_cycle(obj.config, sources):
+    report = crawl_cycle(obj.config, sources)
+    for stats in report.crawls:
         click.echo(
             f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "
             f"{stats.new_articles} new, {stats.errors} errors, {stats.seconds:.1f} s"
@@ -73,6 +80,11 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
             click.echo(f"  error: {message}", err=True)
         if len(stats.error_messages) > 5:
             click.echo(f"  … and {len(stats.error_messages) - 5} more errors", err=True)
+    matching = report.matching
+    click.echo(
+        f"matching: {matching.checked} articles checked, {matching.matched} matched, "
+        f"{len(matching.new_events)} new events"
+    )
 
 
 @cli.command()
@@ -215,7 +227,7 @@ def demo(keep: Path | None) -> None:
         config_path.write_text(sites.config_yaml(str(workdir / "newsmon.db")), encoding="utf-8")
         config = load_config(config_path)
         click.echo("\nCrawling every source once…")
-        for stats in crawl_cycle(config):
+        for stats in crawl_cycle(config).crawls:
             click.echo(
                 f"  {stats.source}: {stats.pages} pages, {stats.new_articles} new articles, "
                 f"{stats.errors} errors, {stats.seconds:.1f} s"
@@ -228,6 +240,137 @@ def demo(keep: Path | None) -> None:
                 click.echo(f"  {date} [{row['language']}] {row['source']:<11} {row['title']}")
     click.echo(f"\nDatabase: {config.database}\nConfig:   {config_path}")
     click.echo(f"Try: newsmon --config {config_path} search Putin")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
+@click.option(
+    "--topic",
+    "topic_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this topic (a configured or built-in one); repeatable.",
+)
+@click.pass_obj
+def check(
+    obj: _Context, inputs: tuple[str, ...], as_json: bool, topic_names: tuple[str, ...]
+) -> None:
+    """Extract and match HTML or plain-text files (or URLs) without storing anything.
+
+    Plain text: the first line is the headline; a dateline such as "Moscow, 14 December
+    2021" may follow on the second line and gives the article's date.
+    """
+    from monitor.matcher import match_article
+    from monitor.runner import read_document
+    from monitor.topic import compile_topic, load_topic, load_topics
+
+    topics = load_topics(obj.config_or_defaults().topics)
+    if topic_names:
+        configured = {topic.name: topic for topic in topics}
+        topics = [configured.get(name) or compile_topic(load_topic(name)) for name in topic_names]
+    failed = False
+    for item in inputs:
+        try:
+            doc = read_document(item)
+        except NewsmonError as exc:
+            failed = True
+            click.echo(f"{item}: {exc}", err=True)
+            if as_json:
+                click.echo(json.dumps({"input": item, "error": str(exc)}, ensure_ascii=False))
+            continue
+        published = doc.published.date() if doc.published else None
+        matches = [
+            found
+            for topic in topics
+            if (found := match_article(doc.title, doc.text, published, topic)) is not None
+        ]
+        if as_json:
+            record = {
+                "input": item,
+                "title": doc.title,
+                "language": doc.language,
+                "published": published.isoformat() if published else None,
+                "matches": [
+                    {
+                        "topic": found.topic,
+                        "score": found.score,
+                        "event": {
+                            "participants": list(found.participants),
+                            "kind": found.kind,
+                            "date": found.date.isoformat() if found.date else None,
+                        },
+                        "evidence": list(found.evidence),
+                        "announcement": found.announcement,
+                    }
+                    for found in matches
+                ],
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        click.echo(f"{item}: {doc.title}")
+        if not matches:
+            click.echo("  no watched event")
+        for found in matches:
+            when = found.date.isoformat() if found.date else "date unknown"
+            announced = ", announced" if found.announcement else ""
+            click.echo(
+                f"  {found.topic} (score {found.score:.2f}): {' – '.join(found.participants)}, "
+                f"{found.kind}, {when}{announced}\n  evidence: {'; '.join(found.evidence)}"
+            )
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, per line.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only events on or after this day (YYYY-MM-DD).",
+)
+@click.pass_obj
+def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
+    """The detected events, newest first, with their articles."""
+    from monitor.storage import Storage
+
+    with Storage(obj.config.database) as storage:
+        found = storage.events(since.date() if since else None)
+    if not found and not as_json:
+        click.echo("no events yet")
+    for event in found:
+        if as_json:
+            click.echo(json.dumps(event, ensure_ascii=False))
+            continue
+        days = event["first_day"]
+        if event["last_day"] != event["first_day"]:
+            days += f" – {event['last_day']}"
+        languages = sorted({a["language"] or "?" for a in event["articles"]})
+        click.echo(
+            f"#{event['id']} {days}  {' – '.join(event['participants'])}, {event['kind']}  "
+            f"({len(event['articles'])} articles; {', '.join(languages)})"
+        )
+        for article in event["articles"]:
+            mark = " [announcement]" if article["announcement"] else ""
+            mark += " [near-duplicate]" if article["near_duplicate_of"] else ""
+            click.echo(
+                f"    [{article['language'] or '?'}] {article['source']}: "
+                f"{article['title']}{mark}\n        {article['url']}"
+            )
+
+
+@cli.command()
+@click.pass_obj
+def rematch(obj: _Context) -> None:
+    """Judge every stored article again, after a rule change (events keep their ids)."""
+    from monitor.runner import rematch as run_rematch
+
+    report = run_rematch(obj.config)
+    click.echo(
+        f"{report.checked} articles checked, {report.matched} matched, "
+        f"{len(report.new_events)} new events"
+    )
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 def article_id(canonical_url: str) -> str:
@@ -90,3 +90,20 @@ class CrawlStats:
     @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+
+KINDS = ("in-person", "video", "phone", "unknown")
+
+
+@dataclass(frozen=True)
+class Match:
+    """An article found to be about a watched event, with the reasons why."""
+
+    topic: str
+    score: float
+    participants: tuple[str, ...]
+    kind: str  # one of KINDS
+    date: date | None  # the day of the meeting itself (else the article's day)
+    date_from_text: bool  # a day written in the text (not "next week", not the article's date)
+    announcement: bool  # the meeting is still to come
+    evidence: tuple[str, ...]  # the matched phrases, in order of appearance

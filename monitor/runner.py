@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from monitor.config import Config, Source
 from monitor.errors import FetchError
 from monitor.models import CrawlStats, Document
 from monitor.storage import Storage
+from monitor.topic import CompiledTopic, load_topics
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +94,76 @@ def run_once(job: Callable[[], Awaitable[T]]) -> T:
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-def crawl_cycle(config: Config, names: Sequence[str] = ()) -> list[CrawlStats]:
+@dataclass(frozen=True)
+class MatchReport:
+    """What one matching pass found."""
+
+    checked: int
+    matched: int
+    new_events: tuple[int, ...]
+
+
+def match_stored(storage: Storage, topics: Sequence[CompiledTopic]) -> MatchReport:
+    """Judge every article not yet judged for each topic, and file matches into events.
+
+    Articles are taken in the order they were found, so an event is created by the
+    first article that revealed it.
+    """
+    from monitor.cluster import find_event, near_duplicate_of
+    from monitor.matcher import match_article
+
+    checked = matched = 0
+    new_events: list[int] = []
+    for topic in topics:
+        for row in storage.unchecked_articles(topic.name):
+            checked += 1
+            published = date.fromisoformat(row["published"][:10]) if row["published"] else None
+            found = match_article(row["title"], row["text"], published, topic)
+            if found is None:
+                storage.mark_checked(row["id"], topic.name)
+                continue
+            matched += 1
+            event = None
+            if found.date is not None:
+                event = find_event(found, storage.event_spans(topic.name, found.date))
+            duplicate = (
+                near_duplicate_of(row["text"], storage.event_texts(event.id)) if event else None
+            )
+            event_id, created = storage.save_match(
+                row["id"], found, event.id if event else None, duplicate
+            )
+            if created:
+                new_events.append(event_id)
+                logger.info("new event %d: %s", event_id, row["title"])
+    return MatchReport(checked, matched, tuple(new_events))
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    crawls: list[CrawlStats]
+    matching: MatchReport
+
+
+def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
     """One full cycle now, for the named sources (all when none are named)."""
     sources = [config.source(name) for name in names] if names else list(config.sources)
+    topics = load_topics(config.topics)
     storage = Storage(config.database)
     try:
-        return run_once(lambda: crawl_sources(config, sources, storage))
+        crawls = run_once(lambda: crawl_sources(config, sources, storage))
+        return CycleReport(crawls, match_stored(storage, topics))
     finally:
         storage.close()
+
+
+def rematch(config: Config) -> MatchReport:
+    """Judge every stored article again (after a rule change); events keep their ids."""
+    topics = load_topics(config.topics)
+    with Storage(config.database) as storage:
+        storage.forget_matches()
+        report = match_stored(storage, topics)
+        storage.drop_empty_events()
+    return report
 
 
 # Pages named on the command line (extract, check) are read with these limits.

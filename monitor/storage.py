@@ -14,15 +14,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from monitor.cluster import EventSpan, event_days, event_kind
 from monitor.errors import StorageError
-from monitor.models import Article, CrawlStats
+from monitor.models import Article, CrawlStats, Match
 
 # An article URL that failed this many times (HTTP errors, timeouts) is given up on.
 MAX_FETCH_ATTEMPTS = 5
@@ -119,6 +120,50 @@ def m001_initial(db: Database) -> None:
             last_success_at TEXT,
             consecutive_failures INTEGER NOT NULL DEFAULT 0,
             last_error TEXT
+        )"""
+    )
+
+
+@migrations()
+def m002_events(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            participants TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            first_day TEXT NOT NULL,
+            last_day TEXT NOT NULL,
+            exact INTEGER NOT NULL DEFAULT 0,
+            first_article TEXT NOT NULL REFERENCES articles(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX events_days ON events(topic, first_day)")
+    db.execute(
+        """CREATE TABLE matches (
+            article_id TEXT NOT NULL REFERENCES articles(id),
+            topic TEXT NOT NULL,
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            score REAL NOT NULL,
+            kind TEXT NOT NULL,
+            day TEXT,
+            day_from_text INTEGER NOT NULL,
+            announcement INTEGER NOT NULL,
+            evidence TEXT NOT NULL,
+            near_duplicate_of TEXT,
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )"""
+    )
+    db.execute("CREATE INDEX matches_event ON matches(event_id)")
+    # Which articles have been judged for which topic, matched or not.
+    db.execute(
+        """CREATE TABLE article_checks (
+            article_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            PRIMARY KEY (article_id, topic)
         )"""
     )
 
@@ -452,3 +497,180 @@ class Storage:
             "duplicates": row[2] or 0,
             "fetch_failures": failures,
         }
+
+    # -- matches and events --------------------------------------------------------
+
+    def unchecked_articles(self, topic: str) -> list[dict[str, Any]]:
+        """Articles with text not yet judged for a topic, in the order they were found."""
+        return list(
+            self.db.query(
+                """SELECT a.* FROM articles a
+                   LEFT JOIN article_checks c ON c.article_id = a.id AND c.topic = ?
+                   WHERE c.article_id IS NULL AND a.extract_error IS NULL
+                   ORDER BY a.first_seen, a.rowid""",
+                [topic],
+            )
+        )
+
+    def mark_checked(self, article_id: str, topic: str) -> None:
+        with self.write():
+            self.db.execute(
+                "INSERT OR IGNORE INTO article_checks (article_id, topic) VALUES (?, ?)",
+                [article_id, topic],
+            )
+
+    def event_spans(self, topic: str, around: date, days: int = 30) -> list[EventSpan]:
+        rows = self.db.execute(
+            """SELECT id, topic, participants, first_day, last_day, exact FROM events
+               WHERE topic = ? AND first_day <= date(?, ?) AND last_day >= date(?, ?)""",
+            [topic, around.isoformat(), f"+{days} days", around.isoformat(), f"-{days} days"],
+        )
+        return [
+            EventSpan(
+                row[0],
+                row[1],
+                tuple(json.loads(row[2])),
+                date.fromisoformat(row[3]),
+                date.fromisoformat(row[4]),
+                bool(row[5]),
+            )
+            for row in rows
+        ]
+
+    def event_texts(self, event_id: int) -> list[tuple[str, str]]:
+        """(article id, text) of an event's articles, oldest first."""
+        rows = self.db.execute(
+            """SELECT a.id, a.text FROM matches m JOIN articles a ON a.id = m.article_id
+               WHERE m.event_id = ? ORDER BY m.matched_at, a.rowid""",
+            [event_id],
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def save_match(
+        self, article_id: str, match: Match, event_id: int | None, near_duplicate_of: str | None
+    ) -> tuple[int, bool]:
+        """Attach a match to an event (a new one when ``event_id`` is None), in one transaction.
+
+        Returns the event's id and whether it was created.
+        """
+        now = _iso(_now())
+        with self.write():
+            created = event_id is None
+            if event_id is None:
+                day = (match.date or _now().date()).isoformat()
+                cursor = self.db.execute(
+                    """INSERT INTO events (topic, participants, kind, first_day, last_day,
+                           first_article, created_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [
+                        match.topic,
+                        json.dumps(list(match.participants), ensure_ascii=False),
+                        match.kind,
+                        day,
+                        day,
+                        article_id,
+                        now,
+                        now,
+                    ],
+                )
+                event_id = int(cursor.lastrowid or 0)
+            self.db.execute(
+                """INSERT INTO matches (article_id, topic, event_id, score, kind, day,
+                       day_from_text, announcement, evidence, near_duplicate_of, matched_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(article_id, topic) DO UPDATE SET event_id = excluded.event_id,
+                       score = excluded.score, kind = excluded.kind, day = excluded.day,
+                       day_from_text = excluded.day_from_text,
+                       announcement = excluded.announcement, evidence = excluded.evidence,
+                       near_duplicate_of = excluded.near_duplicate_of""",
+                [
+                    article_id,
+                    match.topic,
+                    event_id,
+                    match.score,
+                    match.kind,
+                    match.date.isoformat() if match.date else None,
+                    int(match.date_from_text),
+                    int(match.announcement),
+                    json.dumps(list(match.evidence), ensure_ascii=False),
+                    near_duplicate_of,
+                    now,
+                ],
+            )
+            members = self.event_matches(event_id)
+            first, last, exact = event_days(members)
+            self.db.execute(
+                "UPDATE events SET kind = ?, first_day = ?, last_day = ?, exact = ?, "
+                "updated_at = ? WHERE id = ?",
+                [
+                    event_kind(members),
+                    first.isoformat(),
+                    last.isoformat(),
+                    int(exact),
+                    now,
+                    event_id,
+                ],
+            )
+            self.db.execute(
+                "INSERT OR IGNORE INTO article_checks (article_id, topic) VALUES (?, ?)",
+                [article_id, match.topic],
+            )
+        return event_id, created
+
+    def event_matches(self, event_id: int) -> list[Match]:
+        rows = self.db.query(
+            "SELECT m.*, e.participants FROM matches m JOIN events e ON e.id = m.event_id "
+            "WHERE m.event_id = ? ORDER BY m.matched_at",
+            [event_id],
+        )
+        return [
+            Match(
+                topic=row["topic"],
+                score=row["score"],
+                participants=tuple(json.loads(row["participants"])),
+                kind=row["kind"],
+                date=date.fromisoformat(row["day"]) if row["day"] else None,
+                date_from_text=bool(row["day_from_text"]),
+                announcement=bool(row["announcement"]),
+                evidence=tuple(json.loads(row["evidence"])),
+            )
+            for row in rows
+        ]
+
+    def events(self, since: date | None = None) -> list[dict[str, Any]]:
+        """Events newest first, each with its articles (oldest first)."""
+        events = list(
+            self.db.query(
+                "SELECT * FROM events WHERE last_day >= ? ORDER BY first_day DESC, id DESC",
+                [since.isoformat() if since else "0000-00-00"],
+            )
+        )
+        for event in events:
+            event["participants"] = json.loads(event["participants"])
+            event["articles"] = list(
+                self.db.query(
+                    """SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                              a.first_seen, m.score, m.kind, m.day, m.announcement, m.evidence,
+                              m.near_duplicate_of
+                       FROM matches m JOIN articles a ON a.id = m.article_id
+                       WHERE m.event_id = ? ORDER BY m.matched_at, a.rowid""",
+                    [event["id"]],
+                )
+            )
+            for article in event["articles"]:
+                article["evidence"] = json.loads(article["evidence"])
+        return events
+
+    def forget_matches(self) -> None:
+        """Before a rematch: every article is judged again; events stay, so ids and the
+        record of what was alerted survive."""
+        with self.write():
+            self.db.execute("DELETE FROM matches")
+            self.db.execute("DELETE FROM article_checks")
+
+    def drop_empty_events(self) -> int:
+        with self.write():
+            cursor = self.db.execute(
+                "DELETE FROM events WHERE id NOT IN (SELECT event_id FROM matches)"
+            )
+        return cursor.rowcount

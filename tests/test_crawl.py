@@ -6,6 +6,7 @@ checks what a user would see: the database, the servers' request logs, the summa
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -266,3 +267,42 @@ def test_unwritable_database_exits_non_zero(tmp_path: Path) -> None:
     run = newsmon("crawl", config=path)
     assert run.returncode == 2
     assert "cannot open database" in run.stderr
+
+
+# The meetings the replicas cover (monitor/demo/sites): each must become exactly one event.
+EXPECTED_EVENTS = {
+    ("2022-12-30", "video"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
+    ("2023-03-20", "in-person"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
+    ("2024-05-16", "in-person"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
+    ("2024-10-22", "in-person"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
+}
+
+
+def events_json(config: Path) -> list[dict]:
+    run = newsmon("events", "--json", config=config)
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+def test_each_meeting_is_one_event_across_languages(two_crawls: TwoCrawls) -> None:
+    config = two_crawls.database.parent / "config.yaml"
+    events = events_json(config)
+    found = {
+        (event["first_day"], event["kind"]): {a["source"] for a in event["articles"]}
+        for event in events
+    }
+    assert found == EXPECTED_EVENTS
+    assert "matching: 33 articles checked, 20 matched, 4 new events" in two_crawls.first_out
+    assert "matching: 0 articles checked, 0 matched, 0 new events" in two_crawls.second_out
+    negatives = {a["url"] for event in events for a in event["articles"]}
+    assert not any(url.endswith(("/75380", "/70412", "/71599")) for url in negatives)
+
+
+def test_rematch_keeps_event_ids(two_crawls: TwoCrawls) -> None:
+    config = two_crawls.database.parent / "config.yaml"
+    before = {(e["id"], e["first_day"], len(e["articles"])) for e in events_json(config)}
+    run = newsmon("rematch", config=config)
+    assert run.returncode == 0
+    assert "33 articles checked, 20 matched, 0 new events" in run.stdout
+    after = {(e["id"], e["first_day"], len(e["articles"])) for e in events_json(config)}
+    assert after == before

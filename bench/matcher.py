@@ -1,0 +1,84 @@
+"""Matcher quality and throughput on the labelled corpus (tests/data/corpus).
+
+    python bench/matcher.py [--repeat N]
+
+First the quality per language (precision, recall, F1; the meeting's date and kind on
+true positives), then the speed: every corpus article (positives and hard negatives, four
+languages) matched N times, and the fast path alone, on ordinary news naming neither party.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from monitor.extract import extract_text
+from monitor.matcher import match_article
+from monitor.topic import CompiledTopic, load_topics
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
+
+ORDINARY = (
+    "City council approves new budget\n\nThe council voted on Tuesday to approve a budget "
+    "that raises spending on schools and roads. Opposition members said the plan relied on "
+    "optimistic revenue forecasts. The mayor called the vote a victory for residents. "
+) * 1
+
+
+def quality(topic: CompiledTopic) -> None:
+    labels = yaml.safe_load((CORPUS / "labels.yaml").read_text(encoding="utf-8"))
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for label in labels:
+        doc = extract_text((CORPUS / label["file"]).read_text(encoding="utf-8"))
+        found = match_article(
+            doc.title, doc.text, doc.published.date() if doc.published else None, topic
+        )
+        for row in (label["file"].split("/")[0], "all"):
+            counts = table[row]
+            if label["match"] and found:
+                counts["tp"] += 1
+                counts["date"] += found.date == label["date"]
+                counts["kind"] += found.kind == label["kind"]
+            counts["fp"] += bool(not label["match"] and found)
+            counts["fn"] += bool(label["match"] and not found)
+            counts["n"] += 1
+    print("lang  articles  precision  recall     F1  date ok  kind ok")
+    for row, c in table.items():
+        p = c["tp"] / max(1, c["tp"] + c["fp"])
+        r = c["tp"] / max(1, c["tp"] + c["fn"])
+        f1 = 2 * p * r / max(1e-9, p + r)
+        print(
+            f"{row:<5} {c['n']:>8} {p:>10.3f} {r:>7.3f} {f1:>6.3f} "
+            f"{c['date'] / max(1, c['tp']):>8.0%} {c['kind'] / max(1, c['tp']):>8.0%}"
+        )
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    topic = load_topics(["china-russia-summit"])[0]
+    quality(topic)
+    docs = [extract_text(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.rglob("*.txt"))]
+    inputs = [(d.title, d.text, d.published.date() if d.published else None) for d in docs]
+    ordinary = extract_text(ORDINARY)
+    for label, batch in (
+        ("labelled corpus (mostly on-topic)", inputs),
+        ("ordinary news (fast path)", [(ordinary.title, ordinary.text, None)] * len(inputs)),
+    ):
+        start = time.perf_counter()
+        for _ in range(args.repeat):
+            for title, text, published in batch:
+                match_article(title, text, published, topic)
+        elapsed = time.perf_counter() - start
+        count = args.repeat * len(batch)
+        print(f"{label:<36} {count:>7} articles  {count / elapsed:>9.0f} articles/s")
+
+
+if __name__ == "__main__":
+    main()

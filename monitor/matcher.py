@@ -1,0 +1,352 @@
+"""Decides whether an article is about a watched event, and which one (pure: text in,
+``Match`` out).
+
+The decision rests on evidence, not on a bag of words. A sentence is evidence when a
+meeting word (talks, visit, video conference, phone call…) has every party near it —
+named, referred to by role ("the Chinese leader", "глава КНР"), by a phrase naming
+both ("the two leaders", "两国元首"), or, for a visit, by the other party's country or
+capital ("Putin arrived in Beijing"). It is not evidence when another principal is
+nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or when the sentence
+denies or doubts the meeting, is about a written message, or recalls a past one (by
+its words, or by a date well before the article's). A sentence that names one party
+while the title or the sentence before names the other is weaker evidence. The title
+and lead weigh more than the body; the weights combine as independent evidence.
+
+The meeting's kind comes from the kind words in the evidence (title first); its date
+from the date written nearest the meeting word, resolved against the article's date
+(``monitor.dates``), else the article's own date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from monitor.dates import DateMention, find_dates, find_months
+from monitor.models import Match
+from monitor.topic import TRIGGERS, CompiledTopic, Hit
+
+# How much one piece of evidence counts, by where it is (noisy-or: 1 - Π(1 - w)).
+WEIGHT_TITLE = 0.9
+WEIGHT_LEAD = 0.7
+WEIGHT_BODY = 0.3
+WEAK_FACTOR = 0.5  # one party only named in the title or the sentence before
+LEAD_SENTENCES = 4
+THRESHOLD = 0.5
+# A title about a message or about another principal's meeting makes the body's
+# evidence less likely to be the article's subject.
+OFF_TOPIC_TITLE_FACTOR = 0.75
+# A date written this long before the article is a recollection, not the news.
+RECALL_DAYS = 10
+# Parties must be this close to the meeting word (characters; scripts without spaces
+# pack more into fewer characters).
+WINDOW = 220
+WINDOW_CJK = 90
+# A country or capital stands for its leader only as the visit's destination: just after
+# the visit word ("visit to China", "прибыл в Пекин", "tiba di Beijing"), or just before
+# it ("Putin's Beijing visit", "对俄罗斯进行国事访问").
+PLACE_AFTER, PLACE_AFTER_CJK = 40, 15
+PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
+# Two parties this close, with no one else between them, are the meeting's two sides
+# ("Xi and Putin held talks", "习近平同普京会谈") whoever else the sentence names.
+PAIR, PAIR_CJK = 30, 12
+# An invitation governs the words after it ("invited Xi to visit Moscow in spring").
+INVITATION_SCOPE = 60
+
+_KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
+# Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])|(?<=[。！？])[”’」』]*|\n+"
+)
+
+
+@dataclass
+class Sentence:
+    index: int  # 0 is the title
+    start: int
+    text: str
+    hits: list[Hit] = field(default_factory=list)
+
+    def has(self, group: str) -> bool:
+        return any(hit.group == group for hit in self.hits)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: int
+    weight: float
+    trigger: Hit
+    phrases: tuple[Hit, ...]
+    kinds: tuple[str, ...]
+    announcement: bool
+    date: DateMention | None
+
+
+def split_sentences(title: str, text: str) -> list[Sentence]:
+    """The title as sentence 0, then the body's sentences, with offsets into ``title\\ntext``."""
+    sentences = [Sentence(0, 0, title)]
+    offset = len(title) + 1
+    position = 0
+    for match in _SENTENCE_END.finditer(text + "\n"):
+        chunk = text[position : match.start()]
+        if chunk.strip():
+            sentences.append(Sentence(len(sentences), offset + position, chunk))
+        position = match.end()
+    return sentences
+
+
+def _distance(a: Hit, b: Hit) -> int:
+    if a.end <= b.start:
+        return b.start - a.end
+    if b.end <= a.start:
+        return a.start - b.end
+    return 0
+
+
+def _nearest(trigger: Hit, hits: list[Hit]) -> int | None:
+    return min((_distance(trigger, hit) for hit in hits), default=None)
+
+
+class _Judge:
+    """Evidence-finding for one article and one topic."""
+
+    def __init__(self, topic: CompiledTopic, sentences: list[Sentence], published: date | None):
+        self.topic = topic
+        self.sentences = sentences
+        self.published = published
+        self.parties = range(len(topic.topic.parties))
+        self.now = _latest_date(sentences, published)
+
+    def party_hits(self, sentence: Sentence, party: int) -> list[Hit]:
+        groups = {f"party{party}"}
+        # "the two leaders" is ambiguous where another principal is about (Putin – Modi).
+        context = [self.sentences[0], sentence]
+        if sentence.index > 1:
+            context.append(self.sentences[sentence.index - 1])
+        if not any(s.has("other") for s in context):
+            groups.add("both")
+        return [h for h in sentence.hits if h.group in groups]
+
+    def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
+        after = PLACE_AFTER_CJK if cjk else PLACE_AFTER
+        before = PLACE_BEFORE_CJK if cjk else PLACE_BEFORE
+        return [
+            h
+            for h in sentence.hits
+            if h.group == f"place{party}"
+            and (0 <= h.start - trigger.end <= after or 0 <= trigger.start - h.end <= before)
+        ]
+
+    def mentions(self, sentence: Sentence, party: int) -> bool:
+        return bool(self.party_hits(sentence, party))
+
+    def evidence(self, sentence: Sentence) -> Evidence | None:
+        if sentence.has("negation") or sentence.has("recall") or sentence.has("message"):
+            return None
+        cjk = bool(_CJK.search(sentence.text))
+        window = WINDOW_CJK if cjk else WINDOW
+        others = [h for h in sentence.hits if h.group == "other"]
+        invitations = [h for h in sentence.hits if h.group == "invitation"]
+        before = self.sentences[max(1, sentence.index - 1) : sentence.index]
+        previous = [self.sentences[0], *before]
+        best: Evidence | None = None
+        for trigger in (h for h in sentence.hits if h.group in TRIGGERS):
+            if any(0 <= trigger.start - i.end <= INVITATION_SCOPE for i in invitations):
+                continue
+            distances: list[int] = []
+            phrases: list[Hit] = []
+            weak = False
+            by_place = 0
+            for party in self.parties:
+                hits = self.party_hits(sentence, party)
+                if not hits and trigger.group == "in_person":
+                    # a visit to the party's country is a meeting with its leader
+                    hits = self.place_hits(sentence, party, trigger, cjk)
+                    by_place += bool(hits)
+                near = [h for h in hits if _distance(trigger, h) <= window]
+                if near:
+                    closest = min(near, key=lambda h: _distance(trigger, h))
+                    distances.append(_distance(trigger, closest))
+                    phrases.append(closest)
+                elif not weak and any(
+                    self.mentions(s, party) for s in previous if s is not sentence
+                ):
+                    weak = True  # "He held talks with Xi" after a sentence naming Putin
+                else:
+                    break
+            else:
+                if not distances or by_place >= len(phrases) or (weak and by_place):
+                    continue  # a place stands in for one party, never for all of them
+                nearest_other = _nearest(trigger, others)
+                # Named together, the two sides act as one: the meeting word must then be
+                # nearer to the nearest of them than to anyone else, otherwise nearer to both.
+                reach = min(distances) if _tight_pair(phrases, others, cjk) else max(distances)
+                if nearest_other is not None and nearest_other < reach:
+                    continue  # the meeting word belongs to someone else's meeting
+                found = self._make(sentence, trigger, phrases, weak)
+                if found and (best is None or found.weight > best.weight):
+                    best = found
+        return best
+
+    def _make(
+        self, sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool
+    ) -> Evidence | None:
+        local_trigger = Hit(
+            trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
+        )
+        mentions = find_dates(sentence.text, self.published)
+        when = min(
+            mentions,
+            key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
+            default=None,
+        )
+        if self.now is not None and _recalls(sentence, mentions, self.now):
+            return None
+        if sentence.index == 0:
+            weight = WEIGHT_TITLE
+        elif sentence.index <= LEAD_SENTENCES:
+            weight = WEIGHT_LEAD
+        else:
+            weight = WEIGHT_BODY
+        if weak:
+            weight *= WEAK_FACTOR
+        kinds = tuple(
+            _KIND_OF_TRIGGER[h.group] for h in sentence.hits if h.group in _KIND_OF_TRIGGER
+        )
+        future_date = when is not None and self.published is not None and when.day > self.published
+        kind_words = [h for h in sentence.hits if h.group in _KIND_OF_TRIGGER]
+        return Evidence(
+            sentence=sentence.index,
+            weight=weight,
+            trigger=trigger,
+            phrases=(*phrases, trigger, *kind_words),
+            kinds=kinds,
+            announcement=sentence.has("announce") or future_date,
+            date=when,
+        )
+
+
+def _latest_date(sentences: list[Sentence], published: date | None) -> date | None:
+    """The latest day the article can be from: its date, or a later full date it writes.
+
+    Without a dateline an analysis piece still tells its time by the dates it quotes,
+    and what it recalls lies well before them.
+    """
+    days = [published] if published else []
+    for sentence in sentences:
+        if sentence.has("announce"):
+            continue  # an announced date lies ahead of the article
+        days += [m.day for m in find_dates(sentence.text, None) if m.has_year]
+    return max(days, default=None)
+
+
+def _recalls(sentence: Sentence, mentions: list[DateMention], now: date) -> bool:
+    """Whether the sentence dates its meeting well before the article: a full date, a
+    year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past."""
+    if any(m.day < now - timedelta(days=RECALL_DAYS) for m in mentions):
+        return True
+    spans = [(m.start, m.end) for m in mentions]
+    for year in _YEAR.finditer(sentence.text):
+        inside = any(a <= year.start() < b for a, b in spans)
+        if not inside and int(year.group()) < now.year:
+            return True
+    if sentence.has("announce"):
+        return False  # "will visit in May": a month ahead
+    for month, start in find_months(sentence.text):
+        written = _YEAR.search(sentence.text, start, start + 20)
+        if written and int(written.group()) != now.year:
+            return int(written.group()) < now.year
+        if 2 <= (now.month - month) % 12 <= 8:
+            return True
+    return False
+
+
+def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
+    """Both sides named together: "Xi and Putin", "两国元首", with no one else between."""
+    if any(hit.group == "both" for hit in phrases):
+        return True
+    parties = [hit for hit in phrases if hit.group.startswith("party")]
+    if len(parties) < 2:
+        return False
+    first, last = min(parties, key=lambda h: h.start), max(parties, key=lambda h: h.start)
+    if last.start - first.end > (PAIR_CJK if cjk else PAIR):
+        return False
+    return not any(first.end <= o.start < last.start for o in others)
+
+
+def _off_topic_title(title: Sentence, evidence: list[Evidence], parties: int) -> bool:
+    """A title about a message, a denial, or someone else makes the body's mentions
+    asides, unless the title itself is evidence."""
+    if any(e.sentence == 0 for e in evidence):
+        return False
+    if title.has("message") or title.has("negation"):
+        return True
+    named = {h.group for h in title.hits if h.group.startswith("party")}
+    return title.has("other") and len(named) < parties
+
+
+def _kind(evidence: list[Evidence]) -> str:
+    votes: dict[str, float] = {}
+    for item in evidence:
+        for kind in item.kinds:
+            votes[kind] = votes.get(kind, 0.0) + item.weight
+    if not votes:
+        return "in-person"  # "held talks" with no other word: reported meetings are in person
+    return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+
+
+def match_article(
+    title: str, text: str, published: date | None, topic: CompiledTopic
+) -> Match | None:
+    """The watched event this article is about, or None."""
+    sentences = split_sentences(title, text)
+    full = title + "\n" + text
+    hits = topic.scan(full)
+    groups = {hit.group for hit in hits}
+    parties_named = all(
+        f"party{i}" in groups or "both" in groups for i in range(len(topic.topic.parties))
+    )
+    if not parties_named or not groups & set(TRIGGERS):
+        return None  # the fast path: most articles end here
+    bounds = [s.start for s in sentences[1:]] + [len(full) + 1]
+    index = 0
+    for hit in hits:
+        while hit.start >= bounds[index]:
+            index += 1
+        sentences[index].hits.append(hit)
+    judge = _Judge(topic, sentences, published)
+    evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
+    if not evidence:
+        return None
+    off_topic = _off_topic_title(sentences[0], evidence, len(topic.topic.parties))
+    factor = OFF_TOPIC_TITLE_FACTOR if off_topic else 1.0
+    miss = 1.0
+    for item in evidence:
+        miss *= 1.0 - item.weight * factor
+    score = round(1.0 - miss, 3)
+    if score < THRESHOLD:
+        return None
+    ranked = sorted(evidence, key=lambda e: (-e.weight, e.sentence))
+    dated = next((e for e in ranked if e.date is not None), None)
+    day = dated.date.day if dated and dated.date else published
+    exact = dated is not None and dated.date is not None and dated.date.kind != "vague"
+    # An article dated before the meeting it names announces it, whatever its tense.
+    ahead = exact and published is not None and day is not None and day > published
+    phrases: list[str] = []
+    for item in sorted(evidence, key=lambda e: e.sentence):
+        for hit in sorted(item.phrases, key=lambda h: h.start):
+            if hit.text.lower() not in (p.lower() for p in phrases):
+                phrases.append(hit.text)
+    return Match(
+        topic=topic.name,
+        score=score,
+        participants=topic.participants,
+        kind=_kind(evidence),
+        date=day,
+        date_from_text=exact,
+        announcement=ahead or ranked[0].announcement,
+        evidence=tuple(phrases[:12]),
+    )

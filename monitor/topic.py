@@ -1,0 +1,296 @@
+"""Topics as data: the YAML that says what a watched event looks like, compiled once.
+
+A topic names its parties (with aliases in every language and script, and the places
+that stand for them), the words that make a meeting of each kind, the words that
+announce one, and what disqualifies a sentence (denials, written messages, recollections,
+other principals). Built-in topics live in ``monitor/topics/*.yaml``; a config may name
+them or define its own inline. All phrases of a topic compile into one Aho-Corasick
+automaton, so matching an article is one pass however many languages and aliases it has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+
+BUILTIN_DIR = Path(__file__).parent / "topics"
+
+Phrases = dict[str, list[str]]  # language code → phrases
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Party(_Strict):
+    """One side of the meeting: a person, by every name a text may use."""
+
+    name: str
+    aliases: Phrases
+    places: Phrases = Field(default_factory=dict)
+
+
+class MeetingTerms(_Strict):
+    """Words that make a meeting, by kind; `talks` says it happened, not how."""
+
+    phone: Phrases = Field(default_factory=dict)
+    video: Phrases = Field(default_factory=dict)
+    in_person: Phrases = Field(default_factory=dict, alias="in-person")
+    talks: Phrases = Field(default_factory=dict)
+
+
+class NotEvidence(_Strict):
+    negation: Phrases = Field(default_factory=dict)
+    invitation: Phrases = Field(default_factory=dict)
+    message: Phrases = Field(default_factory=dict)
+    recall: Phrases = Field(default_factory=dict)
+
+
+class Topic(_Strict):
+    """A watched kind of event."""
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    description: str = ""
+    parties: list[Party] = Field(min_length=2, max_length=8)
+    both: Phrases = Field(default_factory=dict)
+    meeting: MeetingTerms
+    announcement: Phrases = Field(default_factory=dict)
+    not_evidence: NotEvidence = Field(default_factory=NotEvidence)
+    others: Phrases = Field(default_factory=dict)
+
+    @field_validator("parties")
+    @classmethod
+    def _named_parties(cls, parties: list[Party]) -> list[Party]:
+        for party in parties:
+            if not any(party.aliases.values()):
+                raise ValueError(f"party {party.name!r} has no aliases")
+        return parties
+
+
+# Groups in the order they win a tie (same start, same length): the more specific first.
+GROUPS = (
+    "both", "party*", "negation", "invitation", "recall", "message", "other",
+    "phone", "video", "in_person", "talks", "place*", "announce",
+)  # fmt: skip
+TRIGGERS = ("phone", "video", "in_person", "talks")
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+# Inner words marked `*` ("Председател* КНР") inflect before the next word, which a
+# literal automaton cannot follow: they are spelled out with these endings (Russian
+# declension, enough for names and titles). A last word's `*` is followed at scan time.
+_ENDINGS = (
+    "", "а", "я", "у", "ю", "е", "и", "ы", "ь", "ом", "ем", "ой", "ей", "ам", "ям", "ах", "ях",
+    "ами", "ями", "ов", "ев", "ий", "ый", "ая", "яя", "ое", "ее", "ые", "ие", "ого", "его",
+    "ому", "ему", "ым", "им", "ых", "их", "ую", "юю", "ыми", "ими",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One phrase found in a text: its group (party0, talks, negation…) and where."""
+
+    group: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    group: str
+    rank: int  # position of the group in GROUPS: lower wins a tie
+    cjk: bool
+    stem: bool
+
+
+def _spellings(phrase: str) -> list[tuple[str, bool]]:
+    """The literal forms of a phrase, lower-cased, and whether its last word inflects."""
+    words = phrase.lower().split()
+    forms = [""]
+    for word in words[:-1]:
+        stems = [word[:-1] + ending for ending in _ENDINGS] if word.endswith("*") else [word]
+        forms = [f"{form}{stem} " for form in forms for stem in stems]
+    last = words[-1]
+    return [(form + last.rstrip("*"), last.endswith("*")) for form in forms]
+
+
+def _fold(text: str) -> str:
+    """Lower-case with every whitespace character a space, keeping every offset."""
+    folded = text.lower()
+    if len(folded) != len(text):  # a few letters (İ) lower-case to two characters
+        folded = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return folded.translate(_SPACES)
+
+
+_SPACES = {ord(c): " " for c in "\t\n\r\f\v\u00a0\u2009\u202f\u3000"}
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+@dataclass(frozen=True)
+class CompiledTopic:
+    """A topic ready to scan text: an Aho-Corasick automaton over all its phrases."""
+
+    topic: Topic
+    automaton: ahocorasick.Automaton
+
+    @property
+    def name(self) -> str:
+        return self.topic.name
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return tuple(party.name for party in self.topic.parties)
+
+    def scan(self, text: str) -> list[Hit]:
+        """Every phrase in the text, leftmost-longest, without overlaps.
+
+        Latin and Cyrillic phrases must stand as whole words ("Xi" is not in "Xinhua" nor
+        in "Xi'an"); a last word marked `*` takes any ending; Chinese matches anywhere.
+        """
+        low = _fold(text)
+        size = len(low)
+        candidates: list[tuple[int, int, int, str]] = []
+        for last, entries in self.automaton.iter(low):
+            for length, entry in entries:
+                start, end = last - length + 1, last + 1
+                if not entry.cjk:
+                    if start > 0 and _is_word(low[start - 1]):
+                        continue
+                    if entry.stem:
+                        while end < size and _is_word(low[end]):
+                            end += 1
+                    elif end < size and _is_word(low[end]):
+                        continue
+                    if low.startswith(("'an", "’an"), end) and not (
+                        end + 3 < size and _is_word(low[end + 3])
+                    ):
+                        continue
+                candidates.append((start, -(end - start), entry.rank, entry.group))
+        candidates.sort()
+        hits: list[Hit] = []
+        reached = 0
+        for start, negative_length, _, group in candidates:
+            if start >= reached:
+                end = start - negative_length
+                hits.append(Hit(group, start, end, text[start:end]))
+                reached = end
+        return hits
+
+
+def _flatten(phrases: Phrases) -> list[str]:
+    return [phrase for group in phrases.values() for phrase in group]
+
+
+def _rank(group: str) -> int:
+    pattern = group.rstrip("0123456789") + "*" if group[-1].isdigit() else group
+    return GROUPS.index(pattern)
+
+
+def compile_topic(topic: Topic) -> CompiledTopic:
+    """Build the automaton that finds every phrase of the topic in one pass."""
+    groups: list[tuple[str, Phrases]] = [("both", topic.both)]
+    groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
+    groups += [
+        ("negation", topic.not_evidence.negation),
+        ("invitation", topic.not_evidence.invitation),
+        ("recall", topic.not_evidence.recall),
+        ("message", topic.not_evidence.message),
+        ("other", topic.others),
+        ("phone", topic.meeting.phone),
+        ("video", topic.meeting.video),
+        ("in_person", topic.meeting.in_person),
+        ("talks", topic.meeting.talks),
+    ]
+    groups += [(f"place{i}", p.places) for i, p in enumerate(topic.parties)]
+    groups.append(("announce", topic.announcement))
+    table: dict[str, dict[tuple[str, bool], _Entry]] = {}
+    for group, phrases in groups:
+        for phrase in _flatten(phrases):
+            if not phrase.strip():
+                continue
+            cjk = bool(_CJK.search(phrase))
+            for literal, stem in _spellings(phrase):
+                entry = _Entry(group, _rank(group), cjk, stem)
+                kept = table.setdefault(literal, {})
+                # one literal in two groups: the earlier group wins, as in a tie
+                key = (literal, stem)
+                if key not in kept or kept[key].rank > entry.rank:
+                    kept[key] = entry
+    automaton = ahocorasick.Automaton()
+    for literal, entries in table.items():
+        automaton.add_word(literal, [(len(literal), entry) for entry in entries.values()])
+    automaton.make_automaton()
+    return CompiledTopic(topic, automaton)
+
+
+def builtin_topics() -> list[str]:
+    return sorted(path.stem for path in BUILTIN_DIR.glob("*.yaml"))
+
+
+def _validate(data: Any, where: str) -> Topic:
+    try:
+        return Topic.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: "
+            f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"{where}: {problems}") from None
+
+
+def load_topic(name_or_definition: str | dict[str, Any]) -> Topic:
+    """A built-in topic by name, or an inline definition from the config.
+
+    An inline definition with `extends: <built-in>` adds its phrases to that topic's.
+    """
+    if isinstance(name_or_definition, str):
+        path = BUILTIN_DIR / f"{name_or_definition}.yaml"
+        if not path.is_file():
+            known = ", ".join(builtin_topics())
+            raise ConfigError(f"topics: no built-in topic {name_or_definition!r} (known: {known})")
+        return _validate(yaml.safe_load(path.read_text(encoding="utf-8")), f"topic {path.name}")
+    definition = dict(name_or_definition)
+    base_name = definition.pop("extends", None)
+    if base_name is not None:
+        base = load_topic(str(base_name)).model_dump(by_alias=True)
+        definition = _merge(base, definition)
+    return _validate(definition, f"topics: {definition.get('name', '(unnamed)')}")
+
+
+def _merge(base: Any, extra: Any) -> Any:
+    """Extend lists, merge mappings, replace scalars; parties are matched by name."""
+    if isinstance(base, dict) and isinstance(extra, dict):
+        merged = dict(base)
+        for key, value in extra.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(extra, list):
+        if all(isinstance(item, dict) and "name" in item for item in base + extra):
+            by_name = {item["name"]: item for item in base}
+            for item in extra:
+                by_name[item["name"]] = _merge(by_name.get(item["name"], {}), item)
+            return list(by_name.values())
+        return base + [item for item in extra if item not in base]
+    return extra
+
+
+def load_topics(entries: list[str | dict[str, Any]]) -> list[CompiledTopic]:
+    """Every topic of a config, compiled; duplicate names are refused."""
+    topics = [compile_topic(load_topic(entry)) for entry in entries]
+    names = [t.name for t in topics]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"topics: {', '.join(duplicates)} defined twice")
+    return topics

@@ -1,0 +1,143 @@
+"""The matcher on a labelled multilingual corpus (tests/data/corpus, see its README).
+
+Table-driven: every file is a case; the thresholds are on precision and recall per
+language and overall, on the meeting's date and kind, and on grouping into events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.cluster import EventSpan, event_days, find_event
+from monitor.extract import extract_text
+from monitor.matcher import match_article
+from monitor.models import Match
+from monitor.topic import CompiledTopic, load_topics
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
+LABELS = yaml.safe_load((CORPUS / "labels.yaml").read_text(encoding="utf-8"))
+SEED = Path(__file__).parent / "data" / "seed" / "andalpost-2022-12-30.txt"
+
+
+@pytest.fixture(scope="module")
+def topic() -> CompiledTopic:
+    return load_topics(["china-russia-summit"])[0]
+
+
+@dataclass
+class Outcome:
+    label: dict
+    found: Match | None
+
+
+def run(label: dict, topic: CompiledTopic) -> Outcome:
+    doc = extract_text((CORPUS / label["file"]).read_text(encoding="utf-8"))
+    published = doc.published.date() if doc.published else None
+    return Outcome(label, match_article(doc.title, doc.text, published, topic))
+
+
+@pytest.fixture(scope="module")
+def outcomes(topic: CompiledTopic) -> list[Outcome]:
+    return [run(label, topic) for label in LABELS]
+
+
+def test_corpus_is_big_and_balanced() -> None:
+    languages = defaultdict(lambda: [0, 0])
+    for label in LABELS:
+        languages[label["file"].split("/")[0]][0 if label["match"] else 1] += 1
+    assert len(LABELS) >= 80
+    for positives, negatives in languages.values():
+        assert positives >= 8 and negatives >= 8
+
+
+def scores(outcomes: list[Outcome]) -> tuple[float, float]:
+    tp = sum(1 for o in outcomes if o.label["match"] and o.found)
+    fp = sum(1 for o in outcomes if not o.label["match"] and o.found)
+    fn = sum(1 for o in outcomes if o.label["match"] and not o.found)
+    return tp / max(1, tp + fp), tp / max(1, tp + fn)
+
+
+def test_precision_and_recall_overall(outcomes: list[Outcome]) -> None:
+    wrong = [
+        f"{o.label['file']}: expected {'match' if o.label['match'] else 'no match'} "
+        f"({o.label.get('note', '')}); got {o.found}"
+        for o in outcomes
+        if bool(o.found) != o.label["match"]
+    ]
+    precision, recall = scores(outcomes)
+    assert precision >= 0.95 and recall >= 0.95, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "zh", "id"])
+def test_precision_and_recall_per_language(outcomes: list[Outcome], language: str) -> None:
+    mine = [o for o in outcomes if o.label["file"].startswith(language + "/")]
+    precision, recall = scores(mine)
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+
+
+def test_meeting_date_and_kind(outcomes: list[Outcome]) -> None:
+    hits = [o for o in outcomes if o.label["match"] and o.found]
+    wrong_date = [
+        f"{o.label['file']}: {o.found.date} != {o.label['date']}"
+        for o in hits
+        if o.found and o.found.date != o.label["date"]
+    ]
+    wrong_kind = [
+        f"{o.label['file']}: {o.found.kind} != {o.label['kind']}"
+        for o in hits
+        if o.found and o.found.kind != o.label["kind"]
+    ]
+    assert len(wrong_date) <= 0.1 * len(hits), "\n".join(wrong_date)
+    assert len(wrong_kind) <= 0.1 * len(hits), "\n".join(wrong_kind)
+
+
+def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
+    """Cluster the matches in publication order, as the crawler would meet them."""
+    spans: list[EventSpan] = []
+    members: dict[int, list[Match]] = defaultdict(list)
+    assigned: dict[str, int] = {}
+    ordered = sorted(
+        (o for o in outcomes if o.found and o.label["match"]),
+        key=lambda o: (o.label["published"], o.label["file"]),
+    )
+    for outcome in ordered:
+        assert outcome.found is not None
+        event = find_event(outcome.found, spans)
+        if event is None:
+            event = EventSpan(
+                len(spans),
+                outcome.found.topic,
+                outcome.found.participants,
+                outcome.found.date,
+                outcome.found.date,
+                outcome.found.date_from_text,
+            )
+            spans.append(event)
+        members[event.id].append(outcome.found)
+        first, last, exact = event_days(members[event.id])
+        spans[event.id] = EventSpan(event.id, event.topic, event.participants, first, last, exact)
+        assigned[outcome.label["file"]] = event.id
+    by_label: dict[str, set[int]] = defaultdict(set)
+    by_event: dict[int, set[str]] = defaultdict(set)
+    for outcome in ordered:
+        by_label[outcome.label["event"]].add(assigned[outcome.label["file"]])
+        by_event[assigned[outcome.label["file"]]].add(outcome.label["event"])
+    split = {label: ids for label, ids in by_label.items() if len(ids) > 1}
+    merged = {event: labels for event, labels in by_event.items() if len(labels) > 1}
+    assert not split, f"one meeting became several events: {split}"
+    assert not merged, f"different meetings became one event: {merged}"
+
+
+def test_seed_article(topic: CompiledTopic) -> None:
+    doc = extract_text(SEED.read_text(encoding="utf-8"))
+    found = match_article(doc.title, doc.text, None, topic)
+    assert found is not None
+    assert found.participants == ("Xi Jinping", "Vladimir Putin")
+    assert (found.kind, found.date) == ("video", date(2022, 12, 30))
+    assert "konferensi video" in found.evidence
