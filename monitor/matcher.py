@@ -51,8 +51,9 @@ PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
 # Two parties this close, with no one else between them, are the meeting's two sides
 # ("Xi and Putin held talks", "习近平同普京会谈") whoever else the sentence names.
 PAIR, PAIR_CJK = 30, 12
-# An invitation governs the words after it ("invited Xi to visit Moscow in spring").
-INVITATION_SCOPE = 60
+# An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
+# meeting words that follow it, each within this many characters of the last.
+INVITATION_SCOPE = 30
 
 _KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -119,6 +120,7 @@ class _Judge:
         self.published = published
         self.parties = range(len(topic.topic.parties))
         self.now = _latest_date(sentences, published)
+        self.future_forms = topic.announcement_forms
 
     def party_hits(self, sentence: Sentence, party: int) -> list[Hit]:
         groups = {f"party{party}"}
@@ -153,9 +155,9 @@ class _Judge:
         before = self.sentences[max(1, sentence.index - 1) : sentence.index]
         previous = [self.sentences[0], *before]
         best: Evidence | None = None
-        for trigger in (h for h in sentence.hits if h.group in TRIGGERS):
-            if any(0 <= trigger.start - i.end <= INVITATION_SCOPE for i in invitations):
-                continue
+        invited = _invited(sentence.hits, invitations)
+        live = [h for h in sentence.hits if h.group in TRIGGERS and h not in invited]
+        for trigger in live:
             distances: list[int] = []
             phrases: list[Hit] = []
             weak = False
@@ -186,13 +188,13 @@ class _Judge:
                 reach = min(distances) if _tight_pair(phrases, others, cjk) else max(distances)
                 if nearest_other is not None and nearest_other < reach:
                     continue  # the meeting word belongs to someone else's meeting
-                found = self._make(sentence, trigger, phrases, weak)
+                found = self._make(sentence, trigger, phrases, weak, live)
                 if found and (best is None or found.weight > best.weight):
                     best = found
         return best
 
     def _make(
-        self, sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool
+        self, sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool, live: list[Hit]
     ) -> Evidence | None:
         local_trigger = Hit(
             trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
@@ -213,20 +215,38 @@ class _Judge:
             weight = WEIGHT_BODY
         if weak:
             weight *= WEAK_FACTOR
-        kinds = tuple(
-            _KIND_OF_TRIGGER[h.group] for h in sentence.hits if h.group in _KIND_OF_TRIGGER
-        )
+        kind_words = [h for h in live if h.group in _KIND_OF_TRIGGER]
+        kinds = tuple(_KIND_OF_TRIGGER[h.group] for h in kind_words)
         future_date = when is not None and self.published is not None and when.day > self.published
-        kind_words = [h for h in sentence.hits if h.group in _KIND_OF_TRIGGER]
         return Evidence(
             sentence=sentence.index,
             weight=weight,
             trigger=trigger,
             phrases=(*phrases, trigger, *kind_words),
             kinds=kinds,
-            announcement=sentence.has("announce") or future_date,
+            # "посетит", "встретятся": a future form can be the meeting word itself
+            announcement=sentence.has("announce")
+            or future_date
+            or any(h.text.lower() in self.future_forms for h in sentence.hits),
             date=when,
         )
+
+
+def _invited(hits: list[Hit], invitations: list[Hit]) -> set[Hit]:
+    """The meeting words an invitation governs: "invited Xi to visit Moscow on a state
+    visit" (both), but not "invites Xi to Moscow as the two hold a video call"."""
+    invited: set[Hit] = set()
+    for invitation in invitations:
+        reach = invitation.end
+        for hit in hits:
+            if hit.start < invitation.end:
+                continue
+            if hit.start - reach > INVITATION_SCOPE:
+                break
+            if hit.group in TRIGGERS:
+                invited.add(hit)
+            reach = hit.end
+    return invited
 
 
 def _latest_date(sentences: list[Sentence], published: date | None) -> date | None:
@@ -288,6 +308,39 @@ def _off_topic_title(title: Sentence, evidence: list[Evidence], parties: int) ->
     return title.has("other") and len(named) < parties
 
 
+def _meeting_day(
+    ranked: list[Evidence], sentences: list[Sentence], published: date | None
+) -> DateMention | None:
+    """The day of the meeting, from the dates written next to the evidence.
+
+    A day written out ("October 22", "завтра") beats "next week". A visit spans days:
+    its meeting is the first day of talks, so among the strong evidence the earliest
+    date of a talks/video/phone sentence wins over the arrival or departure days.
+    """
+    exact = [e for e in ranked if e.date is not None and e.date.kind != "vague"]
+    if exact:
+        first = exact[0].date
+        assert first is not None
+        talks = [
+            e.date
+            for e in exact
+            if e.date is not None
+            and e.trigger.group != "in_person"
+            and e.weight > WEIGHT_LEAD * WEAK_FACTOR
+            and abs((e.date.day - first.day).days) <= 7
+        ]
+        return min(talks, key=lambda m: m.day) if talks else first
+    # An announcement may give its date in the sentence next to it ("…on 22 October").
+    if published is not None and ranked and ranked[0].announcement:
+        index = ranked[0].sentence
+        for neighbour in sentences[max(1, index - 1) : index + 2]:
+            for mention in find_dates(neighbour.text, published):
+                if mention.kind == "explicit" and mention.day > published:
+                    return mention
+    vague = [e.date for e in ranked if e.date is not None]
+    return vague[0] if vague else None
+
+
 def _kind(evidence: list[Evidence]) -> str:
     votes: dict[str, float] = {}
     for item in evidence:
@@ -307,7 +360,7 @@ def match_article(
     hits = topic.scan(full)
     groups = {hit.group for hit in hits}
     parties_named = all(
-        f"party{i}" in groups or "both" in groups for i in range(len(topic.topic.parties))
+        groups & {f"party{i}", f"place{i}", "both"} for i in range(len(topic.topic.parties))
     )
     if not parties_named or not groups & set(TRIGGERS):
         return None  # the fast path: most articles end here
@@ -330,9 +383,9 @@ def match_article(
     if score < THRESHOLD:
         return None
     ranked = sorted(evidence, key=lambda e: (-e.weight, e.sentence))
-    dated = next((e for e in ranked if e.date is not None), None)
-    day = dated.date.day if dated and dated.date else published
-    exact = dated is not None and dated.date is not None and dated.date.kind != "vague"
+    when = _meeting_day(ranked, sentences, published)
+    day = when.day if when else published
+    exact = when is not None and when.kind != "vague"
     # An article dated before the meeting it names announces it, whatever its tense.
     ahead = exact and published is not None and day is not None and day > published
     phrases: list[str] = []

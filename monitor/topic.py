@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,12 @@ class CompiledTopic:
     @property
     def participants(self) -> tuple[str, ...]:
         return tuple(party.name for party in self.topic.parties)
+
+    @cached_property
+    def announcement_forms(self) -> frozenset[str]:
+        """Announcement phrases as written (lower case), to recognise a meeting word that
+        is itself in the future tense ("посетит" is both a visit and an announcement)."""
+        return frozenset(p.lower() for p in _flatten(self.topic.announcement) if "*" not in p)
 
     def scan(self, text: str) -> list[Hit]:
         """Every phrase in the text, leftmost-longest, without overlaps.
