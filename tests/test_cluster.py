@@ -89,5 +89,8 @@ def test_syndicated_copy_is_a_near_duplicate() -> None:
 
 
 def test_chinese_copies_are_compared_by_characters() -> None:
-    text = "国家主席习近平同俄罗斯总统普京举行视频会晤。两国元首就双边关系和共同关心的国际问题交换意见。"
+    text = (
+        "国家主席习近平同俄罗斯总统普京举行视频会晤。"
+        "两国元首就双边关系和共同关心的国际问题交换意见。"
+    )
     assert near_duplicate_of("新华社北京电 " + text, [("z1", text)]) == "z1"
