@@ -16,11 +16,12 @@ from pathlib import Path
 
 import yaml
 
-from monitor.extract import extract_text
+from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article
 from monitor.topic import CompiledTopic, load_topics
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+CORPORA = [DATA / "corpus", DATA / "heldout"]
 
 ORDINARY = (
     "City council approves new budget\n\nThe council voted on Tuesday to approve a budget "
@@ -30,14 +31,21 @@ ORDINARY = (
 
 
 def quality(topic: CompiledTopic) -> None:
-    labels = yaml.safe_load((CORPUS / "labels.yaml").read_text(encoding="utf-8"))
     table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for label in labels:
-        doc = extract_text((CORPUS / label["file"]).read_text(encoding="utf-8"))
+    labels = [
+        (corpus / label["file"], label)
+        for corpus in CORPORA
+        for label in yaml.safe_load((corpus / "labels.yaml").read_text(encoding="utf-8"))
+    ]
+    for path, label in labels:
+        if path.suffix == ".html":
+            doc = extract_document(path.read_bytes())
+        else:
+            doc = extract_text(path.read_text(encoding="utf-8"))
         found = match_article(
             doc.title, doc.text, doc.published.date() if doc.published else None, topic
         )
-        for row in (label["file"].split("/")[0], "all"):
+        for row in (f"{path.parents[1].name}/{path.parent.name}", "all"):
             counts = table[row]
             if label["match"] and found:
                 counts["tp"] += 1
@@ -46,13 +54,13 @@ def quality(topic: CompiledTopic) -> None:
             counts["fp"] += bool(not label["match"] and found)
             counts["fn"] += bool(label["match"] and not found)
             counts["n"] += 1
-    print("lang  articles  precision  recall     F1  date ok  kind ok")
+    print("corpus/lang     articles  precision  recall     F1  date ok  kind ok")
     for row, c in table.items():
         p = c["tp"] / max(1, c["tp"] + c["fp"])
         r = c["tp"] / max(1, c["tp"] + c["fn"])
         f1 = 2 * p * r / max(1e-9, p + r)
         print(
-            f"{row:<5} {c['n']:>8} {p:>10.3f} {r:>7.3f} {f1:>6.3f} "
+            f"{row:<15} {c['n']:>8} {p:>10.3f} {r:>7.3f} {f1:>6.3f} "
             f"{c['date'] / max(1, c['tp']):>8.0%} {c['kind'] / max(1, c['tp']):>8.0%}"
         )
     print()
@@ -64,7 +72,11 @@ def main() -> None:
     args = parser.parse_args()
     topic = load_topics(["china-russia-summit"])[0]
     quality(topic)
-    docs = [extract_text(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.rglob("*.txt"))]
+    docs = [
+        extract_text(p.read_text(encoding="utf-8"))
+        for corpus in CORPORA
+        for p in sorted(corpus.rglob("*.txt"))
+    ]
     inputs = [(d.title, d.text, d.published.date() if d.published else None) for d in docs]
     ordinary = extract_text(ORDINARY)
     for label, batch in (

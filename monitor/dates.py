@@ -260,6 +260,8 @@ _MODS = {
 _RELATIVE = {
     "today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
     "tomorrow": 1, "yesterday": -1, "last night": -1, "the day after tomorrow": 2,
+    "the previous day": -1, "a day earlier": -1, "the day before": -1, "накануне": -1,
+    "sehari sebelumnya": -1, "前一天": -1,
     "the day before yesterday": -2,
     "сегодня": 0, "завтра": 1, "вчера": -1, "послезавтра": 2, "позавчера": -2,
     "утром": 0, "вечером": 0,
@@ -476,13 +478,17 @@ _WORD_ALTERNATIVES = {
     "en_wd": r"(?:(?P<en_wm>this\s+coming|this\s+past|this|last|next|coming|past)\s+)?"
     rf"(?P<en_day>{_EN_WEEKDAYS})(?:\s+(?:morning|afternoon|evening|night))?(?!\w)",
     "en_rel": r"(?P<en_k>the\s+day\s+(?:after\s+tomorrow|before\s+yesterday)|today|tonight"
-    r"|tomorrow|yesterday|last\s+night|this\s+(?:morning|afternoon|evening))(?!\w)",
+    r"|tomorrow|yesterday|last\s+night|this\s+(?:morning|afternoon|evening)"
+    r"|the\s+previous\s+day|a\s+day\s+earlier|the\s+day\s+before)(?!\w)",
     "ru_vague": rf"(?:(?:на|в)\s+)?(?P<ru_vm>эт(?:ой|у|ом)|текущ\w+|{_RU_MODS})\s+"
     r"(?P<ru_vu>недел[еиюя]|месяц[еа]?)(?!\w)",
     # Russian weekdays need a preposition or a modifier: "среда" alone is "environment".
     "ru_wd": rf"(?:(?:во?|на|до|со?|ко?)\s+(?:(?P<ru_wm>{_RU_MODS})\s+)?"
     rf"|(?P<ru_wm2>{_RU_MODS})\s+)(?P<ru_day>{_RU_WEEKDAYS})(?:\s+(?:{_RU_TIME}))?(?!\w)",
-    "ru_rel": r"(?P<ru_k>послезавтра|позавчера|сегодня|завтра|вчера)(?:шн\w*)?"
+    "ru_rel": r"(?P<ru_k>послезавтра|позавчера|сегодня|завтра|вчера"
+    # "накануне визита" is "on the eve of the visit", not "the day before"
+    r"|накануне(?!\s+(?:визит|переговор|встреч|саммит|поездк|праздник|дня|нового|выбор)))"
+    r"(?:шн\w*)?"
     rf"(?:\s+(?:{_RU_TIME}))?(?!\w)",
     "ru_time": r"(?P<ru_t>утром|вечером)(?!\w)",
     # "minggu" is also "week": "minggu depan" is next week, "hari Minggu" a Sunday.
@@ -491,7 +497,7 @@ _WORD_ALTERNATIVES = {
     "id_wd": rf"(?P<id_day>{_ID_WEEKDAYS})(?:\s+(?:pagi|siang|sore|malam))?"
     r"(?:\s+(?P<id_wm>lalu|kemarin|depan|mendatang|ini))?(?!\w)",
     "id_rel": r"(?P<id_k>hari\s+ini|kemarin\s+lusa|esok\s+hari|besok|esok|kemarin|lusa"
-    r"|(?:pagi|siang|sore|malam)\s+ini|nanti\s+malam|tadi\s+pagi)(?!\w)",
+    r"|(?:pagi|siang|sore|malam)\s+ini|nanti\s+malam|tadi\s+pagi|sehari\s+sebelumnya)(?!\w)",
 }
 _ZH_ALTERNATIVES = {
     # "每周一" is every Monday and "两周" two weeks; "这周天气" is the week's weather.
@@ -502,7 +508,7 @@ _ZH_ALTERNATIVES = {
     r"(?![边邊围圍年期刊报報球亮光份])",
     # 今日俄罗斯 is RT, 今日头条 an app, 前天津市委书记 a former Tianjin official.
     "zh_rel": r"(?P<zh_k>今天|今日(?!俄罗斯|俄羅斯|头条|頭條|美国|美國)|今晚|今晨|今早|明天|明日"
-    r"|明晚|明早|昨天|昨日|昨晚|后天|後天|前天(?!津))",
+    r"|明晚|明早|昨天|昨日|昨晚|后天|後天|前天(?!津)|前一天)",
 }
 
 

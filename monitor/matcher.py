@@ -51,6 +51,8 @@ PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
 # Two parties this close, with no one else between them, are the meeting's two sides
 # ("Xi and Putin held talks", "习近平同普京会谈") whoever else the sentence names.
 PAIR, PAIR_CJK = 30, 12
+# A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
+ADJACENT, ADJACENT_CJK = 12, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
 # meeting words that follow it, each within this many characters of the last.
 INVITATION_SCOPE = 30
@@ -120,16 +122,19 @@ class _Judge:
         self.published = published
         self.parties = range(len(topic.topic.parties))
         self.now = _latest_date(sentences, published)
+        # Without its own date an article's "on Tuesday" is read against the latest
+        # full date it writes.
+        self.reference = published or self.now
         self.future_forms = topic.announcement_forms
 
     def party_hits(self, sentence: Sentence, party: int) -> list[Hit]:
-        groups = {f"party{party}"}
+        groups = {f"party{party}", "both"}
         # "the two leaders" is ambiguous where another principal is about (Putin – Modi).
         context = [self.sentences[0], sentence]
         if sentence.index > 1:
             context.append(self.sentences[sentence.index - 1])
         if not any(s.has("other") for s in context):
-            groups.add("both")
+            groups.add("the_two")
         return [h for h in sentence.hits if h.group in groups]
 
     def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
@@ -182,12 +187,8 @@ class _Judge:
             else:
                 if not distances or by_place >= len(phrases) or (weak and by_place):
                     continue  # a place stands in for one party, never for all of them
-                nearest_other = _nearest(trigger, others)
-                # Named together, the two sides act as one: the meeting word must then be
-                # nearer to the nearest of them than to anyone else, otherwise nearer to both.
-                reach = min(distances) if _tight_pair(phrases, others, cjk) else max(distances)
-                if nearest_other is not None and nearest_other < reach:
-                    continue  # the meeting word belongs to someone else's meeting
+                if _someone_elses(trigger, distances, phrases, others, cjk):
+                    continue
                 found = self._make(sentence, trigger, phrases, weak, live)
                 if found and (best is None or found.weight > best.weight):
                     best = found
@@ -199,7 +200,7 @@ class _Judge:
         local_trigger = Hit(
             trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
         )
-        mentions = find_dates(sentence.text, self.published)
+        mentions = find_dates(sentence.text, self.reference)
         when = min(
             mentions,
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
@@ -284,9 +285,29 @@ def _recalls(sentence: Sentence, mentions: list[DateMention], now: date) -> bool
     return False
 
 
+def _someone_elses(
+    trigger: Hit, distances: list[int], phrases: list[Hit], others: list[Hit], cjk: bool
+) -> bool:
+    """Whether the meeting word belongs to another principal's meeting.
+
+    It does when someone else is as near to it as the nearest party ("Putin met Modi",
+    "talks with Wang Yi"). Otherwise a meeting word right beside a party ("会见了普京",
+    "met Xi") or parties named together ("Xi and Putin held talks") keep it; a meeting
+    word loosely between them must be nearer to both parties than to anyone else.
+    """
+    nearest_other = _nearest(trigger, others)
+    if nearest_other is None:
+        return False
+    if nearest_other <= min(distances):
+        return True
+    if min(distances) <= (ADJACENT_CJK if cjk else ADJACENT) or _tight_pair(phrases, others, cjk):
+        return False
+    return nearest_other < max(distances)
+
+
 def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
     """Both sides named together: "Xi and Putin", "两国元首", with no one else between."""
-    if any(hit.group == "both" for hit in phrases):
+    if any(hit.group in ("both", "the_two") for hit in phrases):
         return True
     parties = [hit for hit in phrases if hit.group.startswith("party")]
     if len(parties) < 2:
@@ -360,7 +381,8 @@ def match_article(
     hits = topic.scan(full)
     groups = {hit.group for hit in hits}
     parties_named = all(
-        groups & {f"party{i}", f"place{i}", "both"} for i in range(len(topic.topic.parties))
+        groups & {f"party{i}", f"place{i}", "both", "the_two"}
+        for i in range(len(topic.topic.parties))
     )
     if not parties_named or not groups & set(TRIGGERS):
         return None  # the fast path: most articles end here

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -123,6 +123,8 @@ def match_stored(storage: Storage, topics: Sequence[CompiledTopic]) -> MatchRepo
                 storage.mark_checked(row["id"], topic.name)
                 continue
             matched += 1
+            if found.date is None:  # no date in the text nor on the article
+                found = replace(found, date=date.fromisoformat(row["first_seen"][:10]))
             event = None
             if found.date is not None:
                 event = find_event(found, storage.event_spans(topic.name, found.date))

@@ -62,6 +62,7 @@ class Topic(_Strict):
     description: str = ""
     parties: list[Party] = Field(min_length=2, max_length=8)
     both: Phrases = Field(default_factory=dict)
+    the_two: Phrases = Field(default_factory=dict)
     meeting: MeetingTerms
     announcement: Phrases = Field(default_factory=dict)
     not_evidence: NotEvidence = Field(default_factory=NotEvidence)
@@ -78,7 +79,7 @@ class Topic(_Strict):
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "party*", "negation", "invitation", "recall", "message", "other",
+    "both", "the_two", "party*", "negation", "invitation", "recall", "message", "other",
     "phone", "video", "in_person", "talks", "place*", "announce",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
@@ -206,7 +207,7 @@ def _rank(group: str) -> int:
 
 def compile_topic(topic: Topic) -> CompiledTopic:
     """Build the automaton that finds every phrase of the topic in one pass."""
-    groups: list[tuple[str, Phrases]] = [("both", topic.both)]
+    groups: list[tuple[str, Phrases]] = [("both", topic.both), ("the_two", topic.the_two)]
     groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),

@@ -1,4 +1,5 @@
-"""The matcher on a labelled multilingual corpus (tests/data/corpus, see its README).
+"""The matcher on two labelled multilingual corpora, each written without sight of the
+matcher: tests/data/corpus (see its README) and tests/data/heldout (plain text and HTML).
 
 Table-driven: every file is a case; the thresholds are on precision and recall per
 language and overall, on the meeting's date and kind, and on grouping into events.
@@ -15,13 +16,18 @@ import pytest
 import yaml
 
 from monitor.cluster import EventSpan, event_days, find_event
-from monitor.extract import extract_text
+from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article
 from monitor.models import Match
 from monitor.topic import CompiledTopic, load_topics
 
-CORPUS = Path(__file__).parent / "data" / "corpus"
-LABELS = yaml.safe_load((CORPUS / "labels.yaml").read_text(encoding="utf-8"))
+DATA = Path(__file__).parent / "data"
+CORPORA = [DATA / "corpus", DATA / "heldout"]
+LABELS = [
+    {**label, "file": f"{corpus.name}/{label['file']}"}
+    for corpus in CORPORA
+    for label in yaml.safe_load((corpus / "labels.yaml").read_text(encoding="utf-8"))
+]
 SEED = Path(__file__).parent / "data" / "seed" / "andalpost-2022-12-30.txt"
 
 
@@ -37,7 +43,11 @@ class Outcome:
 
 
 def run(label: dict, topic: CompiledTopic) -> Outcome:
-    doc = extract_text((CORPUS / label["file"]).read_text(encoding="utf-8"))
+    path = DATA / label["file"]
+    if path.suffix == ".html":
+        doc = extract_document(path.read_bytes())
+    else:
+        doc = extract_text(path.read_text(encoding="utf-8"))
     published = doc.published.date() if doc.published else None
     return Outcome(label, match_article(doc.title, doc.text, published, topic))
 
@@ -50,10 +60,11 @@ def outcomes(topic: CompiledTopic) -> list[Outcome]:
 def test_corpus_is_big_and_balanced() -> None:
     languages = defaultdict(lambda: [0, 0])
     for label in LABELS:
-        languages[label["file"].split("/")[0]][0 if label["match"] else 1] += 1
-    assert len(LABELS) >= 80
-    for positives, negatives in languages.values():
-        assert positives >= 8 and negatives >= 8
+        languages[label["file"].split("/")[1]][0 if label["match"] else 1] += 1
+    assert len(LABELS) >= 200
+    for language in ("en", "ru", "zh", "id"):
+        positives, negatives = languages[language]
+        assert positives >= 20 and negatives >= 20
 
 
 def scores(outcomes: list[Outcome]) -> tuple[float, float]:
@@ -74,9 +85,9 @@ def test_precision_and_recall_overall(outcomes: list[Outcome]) -> None:
     assert precision >= 0.95 and recall >= 0.95, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("language", ["en", "ru", "zh", "id"])
+@pytest.mark.parametrize("language", ["en", "ru", "zh", "id", "html"])
 def test_precision_and_recall_per_language(outcomes: list[Outcome], language: str) -> None:
-    mine = [o for o in outcomes if o.label["file"].startswith(language + "/")]
+    mine = [o for o in outcomes if o.label["file"].split("/")[1] == language]
     precision, recall = scores(mine)
     assert precision >= 0.9 and recall >= 0.9, (precision, recall)
 
@@ -93,8 +104,8 @@ def test_meeting_date_and_kind(outcomes: list[Outcome]) -> None:
         for o in hits
         if o.found and o.found.kind != o.label["kind"]
     ]
-    assert len(wrong_date) <= 0.1 * len(hits), "\n".join(wrong_date)
-    assert len(wrong_kind) <= 0.1 * len(hits), "\n".join(wrong_kind)
+    assert len(wrong_date) <= 0.08 * len(hits), "\n".join(wrong_date)
+    assert len(wrong_kind) <= 0.05 * len(hits), "\n".join(wrong_kind)
 
 
 def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
@@ -103,7 +114,9 @@ def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
     members: dict[int, list[Match]] = defaultdict(list)
     assigned: dict[str, int] = {}
     ordered = sorted(
-        (o for o in outcomes if o.found and o.label["match"]),
+        # an article with no date anywhere cannot be placed in time; storage files it
+        # under the day it was found
+        (o for o in outcomes if o.found and o.label["match"] and o.found.date),
         key=lambda o: (o.label["published"], o.label["file"]),
     )
     for outcome in ordered:
