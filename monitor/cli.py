@@ -29,6 +29,18 @@ def _setup_logging(verbose: int) -> None:
     logging.getLogger("scrapy").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
 
 
+def _redact_logs(config: Config) -> None:
+    """No log line may carry a secret from a channel URL, whatever the level."""
+    from monitor.alerts import Redactor
+
+    redactor = Redactor([*config.notify.alerts, *config.notify.digest])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+    # Apprise and urllib3 print bot tokens at DEBUG (PITFALLS.md).
+    for name in ("apprise", "urllib3"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+
+
 class _Context:
     def __init__(self, config_path: str) -> None:
         self.config_path = config_path
@@ -38,6 +50,7 @@ class _Context:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path)
+            _redact_logs(self._config)
         return self._config
 
     def config_or_defaults(self) -> Config:
@@ -85,6 +98,12 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
         f"matching: {matching.checked} articles checked, {matching.matched} matched, "
         f"{len(matching.new_events)} new events"
     )
+    delivery = report.delivery
+    click.echo(
+        f"alerts: {delivery.sent} sent, {delivery.failed} to retry, {delivery.dead} given up"
+    )
+    for message in delivery.errors[:5]:
+        click.echo(f"  alert error: {message}", err=True)
 
 
 @cli.command()
@@ -150,6 +169,25 @@ def status(obj: _Context) -> None:
                 f"next run {next_run}"
             )
         counts = storage.counts()
+        outbox = storage.outbox_counts()
+        dead = storage.dead_messages()
+    click.echo(
+        f"alerts: {outbox['pending'] + outbox['retrying']} pending "
+        f"({outbox['retrying']} retrying), {outbox['sent']} sent, {outbox['dead']} dead"
+    )
+    if dead:
+        from monitor.alerts import channel_key
+
+        names = {channel_key(url): url for url in [*config.notify.alerts, *config.notify.digest]}
+        from monitor.alerts import Redactor
+
+        redactor = Redactor(names.values())
+        for message in dead[:10]:
+            where = redactor.redact(names.get(message["channel"], "a removed channel"))
+            click.echo(
+                f"  dead: {message['subject']} to {where} after {message['attempts']} tries: "
+                f"{message['last_error']}"
+            )
     click.echo(
         f"articles: {counts['articles']} stored, {counts['unextractable']} without text, "
         f"{counts['duplicates']} duplicates, "
@@ -371,6 +409,38 @@ def rematch(obj: _Context) -> None:
         f"{report.checked} articles checked, {report.matched} matched, "
         f"{len(report.new_events)} new events"
     )
+
+
+@cli.command()
+@click.option(
+    "--test",
+    "send_test",
+    is_flag=True,
+    required=True,
+    help="Send a test message to every configured channel.",
+)
+@click.pass_obj
+def notify(obj: _Context, send_test: bool) -> None:
+    """Send a test message to every channel (alerts and digest) and report each result."""
+    from monitor.alerts import load_channels, probe_channels
+
+    config = obj.config
+    channels = load_channels(config.notify.alerts, "notify.alerts") + load_channels(
+        config.notify.digest, "notify.digest"
+    )
+    if not channels:
+        click.echo("no channels configured (notify.alerts, notify.digest)")
+        return
+    unique = list({channel.key: channel for channel in channels}.values())
+    failures = 0
+    for channel, error in probe_channels(unique):
+        if error is None:
+            click.echo(f"ok      {channel.display}")
+        else:
+            failures += 1
+            click.echo(f"FAILED  {channel.display}: {error}")
+    if failures:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -157,9 +157,16 @@ class Source(_Strict):
 class Notify(_Strict):
     """Where alerts and digests go (Apprise URLs) and which events are too old to alert."""
 
-    alerts: list[str] = Field(default_factory=list)
-    digest: list[str] = Field(default_factory=list)
-    max_age: Duration = Field(timedelta(days=14), description="0 = no limit")
+    alerts: list[str] = Field(default_factory=list, description="Apprise URLs for alerts")
+    digest: list[str] = Field(default_factory=list, description="Apprise URLs for the digest")
+    max_age: Duration = Field(
+        timedelta(days=14), description="older events are stored but not alerted; 0 = no limit"
+    )
+    updates: bool = Field(
+        False, description="also tell when an announced event is first reported as held"
+    )
+    templates: Path | None = Field(None, description="directory of templates overriding ours")
+    max_attempts: int = Field(10, ge=1, le=100, description="tries before a message is dead")
 
 
 class Schedule(_Strict):
@@ -270,4 +277,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     load_topics(config.topics)
     if not config.database.is_absolute():
         config = config.model_copy(update={"database": path.parent.resolve() / config.database})
+    templates = config.notify.templates
+    if templates is not None and not templates.is_absolute():
+        notify = config.notify.model_copy(update={"templates": path.parent.resolve() / templates})
+        config = config.model_copy(update={"notify": notify})
     return config

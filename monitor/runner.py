@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
 from monitor.errors import FetchError
 from monitor.models import CrawlStats, Document
@@ -103,12 +104,20 @@ class MatchReport:
     new_events: tuple[int, ...]
 
 
-def match_stored(storage: Storage, topics: Sequence[CompiledTopic]) -> MatchReport:
+def match_stored(
+    storage: Storage,
+    topics: Sequence[CompiledTopic],
+    alert_channels: Sequence[str] = (),
+    max_age: timedelta = timedelta(0),
+    tell_when_held: bool = False,
+) -> MatchReport:
     """Judge every article not yet judged for each topic, and file matches into events.
 
-    Articles are taken in the order they were found, so an event is created by the
-    first article that revealed it.
+    Articles are taken in the order they were found, so an event is created (and
+    queued for ``alert_channels``) by the first article that revealed it. An event
+    older than ``max_age`` when first seen is stored but not alerted (0: no limit).
     """
+    today = datetime.now(UTC).date()
     from monitor.cluster import find_event, near_duplicate_of
     from monitor.matcher import match_article
 
@@ -123,16 +132,21 @@ def match_stored(storage: Storage, topics: Sequence[CompiledTopic]) -> MatchRepo
                 storage.mark_checked(row["id"], topic.name)
                 continue
             matched += 1
-            if found.date is None:  # no date in the text nor on the article
-                found = replace(found, date=date.fromisoformat(row["first_seen"][:10]))
-            event = None
-            if found.date is not None:
-                event = find_event(found, storage.event_spans(topic.name, found.date))
+            # no date in the text nor on the article: the day it was found
+            day = found.date or date.fromisoformat(row["first_seen"][:10])
+            found = replace(found, date=day)
+            event = find_event(found, storage.event_spans(topic.name, day))
             duplicate = (
                 near_duplicate_of(row["text"], storage.event_texts(event.id)) if event else None
             )
+            fresh = not max_age or day >= today - max_age
             event_id, created = storage.save_match(
-                row["id"], found, event.id if event else None, duplicate
+                row["id"],
+                found,
+                event.id if event else None,
+                duplicate,
+                alert_channels if fresh else (),
+                tell_when_held,
             )
             if created:
                 new_events.append(event_id)
@@ -144,26 +158,52 @@ def match_stored(storage: Storage, topics: Sequence[CompiledTopic]) -> MatchRepo
 class CycleReport:
     crawls: list[CrawlStats]
     matching: MatchReport
+    delivery: DeliveryReport
+
+
+def match_and_queue(storage: Storage, config: Config, channels: Sequence[Channel]) -> MatchReport:
+    return match_stored(
+        storage,
+        load_topics(config.topics),
+        [channel.key for channel in channels],
+        config.notify.max_age,
+        config.notify.updates,
+    )
+
+
+def deliver(
+    storage: Storage, config: Config, channels: Sequence[Channel], ignore_backoff: bool = False
+) -> DeliveryReport:
+    return deliver_due(
+        storage,
+        channels,
+        templates=config.notify.templates,
+        max_attempts=config.notify.max_attempts,
+        ignore_backoff=ignore_backoff,
+    )
 
 
 def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
-    """One full cycle now, for the named sources (all when none are named)."""
+    """One full cycle now, for the named sources (all when none are named): crawl, match,
+    queue alerts, and deliver everything undelivered (backoff waived: the user asked)."""
     sources = [config.source(name) for name in names] if names else list(config.sources)
-    topics = load_topics(config.topics)
+    channels = load_channels(config.notify.alerts, "notify.alerts")
     storage = Storage(config.database)
     try:
         crawls = run_once(lambda: crawl_sources(config, sources, storage))
-        return CycleReport(crawls, match_stored(storage, topics))
+        matching = match_and_queue(storage, config, channels)
+        return CycleReport(crawls, matching, deliver(storage, config, channels, True))
     finally:
         storage.close()
 
 
 def rematch(config: Config) -> MatchReport:
-    """Judge every stored article again (after a rule change); events keep their ids."""
-    topics = load_topics(config.topics)
+    """Judge every stored article again (after a rule change); events keep their ids, so
+    an event already alerted is not alerted again."""
+    channels = load_channels(config.notify.alerts, "notify.alerts")
     with Storage(config.database) as storage:
         storage.forget_matches()
-        report = match_stored(storage, topics)
+        report = match_and_queue(storage, config, channels)
         storage.drop_empty_events()
     return report
 

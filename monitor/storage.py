@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -166,6 +166,30 @@ def m002_events(db: Database) -> None:
             PRIMARY KEY (article_id, topic)
         )"""
     )
+
+
+@migrations()
+def m003_outbox(db: Database) -> None:
+    # One row per message and channel; the unique key makes enqueueing idempotent, so a
+    # re-crawl or a rematch can never queue an event twice for one channel.
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            subject TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            event_id INTEGER REFERENCES events(id),
+            title TEXT,
+            body TEXT,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (subject, channel)
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -547,15 +571,27 @@ class Storage:
         return [(row[0], row[1]) for row in rows]
 
     def save_match(
-        self, article_id: str, match: Match, event_id: int | None, near_duplicate_of: str | None
+        self,
+        article_id: str,
+        match: Match,
+        event_id: int | None,
+        near_duplicate_of: str | None,
+        alert_channels: Sequence[str] = (),
+        tell_when_held: bool = False,
     ) -> tuple[int, bool]:
         """Attach a match to an event (a new one when ``event_id`` is None), in one transaction.
 
-        Returns the event's id and whether it was created.
+        A new event is queued for each of ``alert_channels`` in the same transaction, so an
+        event is never stored without its alerts, nor alerted twice. Returns the event's id
+        and whether it was created. With ``tell_when_held``, the first report of an event
+        known until then only from announcements is queued too.
         """
         now = _iso(_now())
         with self.write():
             created = event_id is None
+            only_announced = not created and all(
+                m.announcement for m in self.event_matches(event_id or 0)
+            )
             if event_id is None:
                 day = (match.date or _now().date()).isoformat()
                 cursor = self.db.execute(
@@ -615,6 +651,13 @@ class Storage:
                 "INSERT OR IGNORE INTO article_checks (article_id, topic) VALUES (?, ?)",
                 [article_id, match.topic],
             )
+            if created:
+                for channel in alert_channels:
+                    self._enqueue(f"event:{event_id}", channel, event_id, None, None)
+            elif tell_when_held and only_announced and not match.announcement:
+                # only channels that were told of the announcement hear that it happened
+                for channel in self._told(event_id):
+                    self._enqueue(f"event:{event_id}:held", channel, event_id, None, None)
         return event_id, created
 
     def event_matches(self, event_id: int) -> list[Match]:
@@ -645,21 +688,95 @@ class Storage:
                 [since.isoformat() if since else "0000-00-00"],
             )
         )
-        for event in events:
-            event["participants"] = json.loads(event["participants"])
-            event["articles"] = list(
-                self.db.query(
-                    """SELECT a.id, a.source, a.url, a.title, a.language, a.published,
-                              a.first_seen, m.score, m.kind, m.day, m.announcement, m.evidence,
-                              m.near_duplicate_of
-                       FROM matches m JOIN articles a ON a.id = m.article_id
-                       WHERE m.event_id = ? ORDER BY m.matched_at, a.rowid""",
-                    [event["id"]],
-                )
+        return [self._with_articles(event) for event in events]
+
+    def _with_articles(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["participants"] = json.loads(event["participants"])
+        event["articles"] = list(
+            self.db.query(
+                """SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                          a.first_seen, m.score, m.kind, m.day, m.announcement, m.evidence,
+                          m.near_duplicate_of
+                   FROM matches m JOIN articles a ON a.id = m.article_id
+                   WHERE m.event_id = ? ORDER BY m.matched_at, a.rowid""",
+                [event["id"]],
             )
-            for article in event["articles"]:
-                article["evidence"] = json.loads(article["evidence"])
-        return events
+        )
+        for article in event["articles"]:
+            article["evidence"] = json.loads(article["evidence"])
+        return event
+
+    # -- the outbox ----------------------------------------------------------------
+
+    def _enqueue(
+        self,
+        subject: str,
+        channel: str,
+        event_id: int | None,
+        title: str | None,
+        body: str | None,
+    ) -> bool:
+        cursor = self.db.execute(
+            """INSERT INTO outbox (subject, channel, event_id, title, body, next_attempt_at,
+                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(subject, channel) DO NOTHING""",
+            [subject, channel, event_id, title, body, _iso(_now()), _iso(_now())],
+        )
+        return cursor.rowcount == 1
+
+    def _told(self, event_id: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT channel FROM outbox WHERE subject = ?", [f"event:{event_id}"]
+        )
+        return [row[0] for row in rows]
+
+    def enqueue_message(self, subject: str, channels: Sequence[str], title: str, body: str) -> int:
+        """Queue a ready-made message (a notice, a digest) once per subject and channel."""
+        with self.write():
+            return sum(self._enqueue(subject, c, None, title, body) for c in channels)
+
+    def due_messages(self, now: datetime, ignore_backoff: bool = False) -> list[dict[str, Any]]:
+        """Messages to try now: pending, or retrying and past their backoff."""
+        return list(
+            self.db.query(
+                """SELECT * FROM outbox WHERE state IN ('pending', 'retrying')
+                   AND (? OR next_attempt_at <= ?) ORDER BY id""",
+                [int(ignore_backoff), _iso(now)],
+            )
+        )
+
+    def mark_sent(self, message_id: int) -> None:
+        with self.write():
+            self.db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ?",
+                [_iso(_now()), message_id],
+            )
+
+    def mark_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt; without ``retry_at`` the message is dead."""
+        with self.write():
+            self.db.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, "
+                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                ["retrying" if retry_at else "dead", error, _iso(retry_at), message_id],
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state")
+        counts = {"pending": 0, "retrying": 0, "sent": 0, "dead": 0}
+        counts.update({row[0]: row[1] for row in rows})
+        return counts
+
+    def dead_messages(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM outbox WHERE state = 'dead' ORDER BY id"))
+
+    def event(self, event_id: int) -> dict[str, Any] | None:
+        """One event with its articles, oldest first (what an alert is made of)."""
+        rows = list(self.db.query("SELECT * FROM events WHERE id = ?", [event_id]))
+        if not rows:
+            return None
+        return self._with_articles(rows[0])
 
     def forget_matches(self) -> None:
         """Before a rematch: every article is judged again; events stay, so ids and the
@@ -669,8 +786,10 @@ class Storage:
             self.db.execute("DELETE FROM article_checks")
 
     def drop_empty_events(self) -> int:
+        """Remove events no article supports any more, unless someone was told of them."""
         with self.write():
             cursor = self.db.execute(
-                "DELETE FROM events WHERE id NOT IN (SELECT event_id FROM matches)"
+                "DELETE FROM events WHERE id NOT IN (SELECT event_id FROM matches) "
+                "AND id NOT IN (SELECT event_id FROM outbox WHERE event_id IS NOT NULL)"
             )
         return cursor.rowcount

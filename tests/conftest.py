@@ -43,3 +43,107 @@ def write_config(sites: ReplicaSites, directory: Path, **extra: object) -> Path:
     path = directory / "config.yaml"
     path.write_text(sites.config_yaml(str(directory / "newsmon.db"), extra=extra or None))
     return path
+
+
+class Receiver:
+    """A local webhook: records JSON posts; answers 500 to the first ``failures`` of them."""
+
+    def __init__(self, failures: int = 0) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.failures = failures
+        self.posts: list[dict] = []
+        self.paths: list[str] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.paths.append(self.path)
+                    if receiver.failures > 0:
+                        receiver.failures -= 1
+                        status = 500
+                    else:
+                        receiver.posts.append(json.loads(body or b"{}"))
+                        status = 200
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}')
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[bytes] = []
+        mailbox = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                mailbox.messages.append(envelope.content)  # type: ignore[attr-defined]
+                return "250 OK"
+
+        # aiosmtpd's Controller cannot take port 0 (PITFALLS.md)
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    @property
+    def url(self) -> str:
+        return f"mailto://127.0.0.1:{self.port}?from=newsmon@example.com&to=team@example.com"
+
+    def parsed(self) -> list:
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(raw, policy=policy.default) for raw in self.messages]
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    running = Mailbox()
+    yield running
+    running.stop()
