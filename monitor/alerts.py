@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
+from monitor.digest import web_url
 from monitor.errors import ConfigError
 from monitor.storage import Storage
 
@@ -138,15 +139,11 @@ class Redactor(logging.Filter):
 
 # -- rendering ---------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!<>|~])")
 
 
 def escape_markdown(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
-
-
-def is_web(url: object) -> bool:
-    return isinstance(url, str) and url.lower().startswith(("http://", "https://"))
 
 
 def template_environment(templates: Path | None) -> Environment:
@@ -160,7 +157,7 @@ def template_environment(templates: Path | None) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["md"] = escape_markdown
-    env.filters["is_web"] = is_web
+    env.filters["web_url"] = web_url
     return env
 
 

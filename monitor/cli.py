@@ -413,6 +413,47 @@ def rematch(obj: _Context) -> None:
 
 @cli.command()
 @click.option(
+    "--week",
+    default=None,
+    metavar="YYYY-Www",
+    help="ISO week, e.g. 2024-W20 (default: the last complete week).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write it here: HTML, or Markdown for .md, plain text for .txt.",
+)
+@click.option("--send", is_flag=True, help="Send it to the notify.digest channels.")
+@click.pass_obj
+def digest(obj: _Context, week: str | None, out: Path | None, send: bool) -> None:
+    """Build the weekly digest of events and source health; write it and/or send it."""
+    from monitor.digest import last_complete_week, parse_week
+    from monitor.runner import build_digest, send_digest
+
+    week = week or last_complete_week(datetime.now(UTC).date())
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    built = build_digest(obj.config, week)
+    if out is not None:
+        suffix = out.suffix.lower()
+        body = built.markdown if suffix == ".md" else built.text if suffix == ".txt" else built.html
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {out}")
+    if send:
+        report = send_digest(obj.config, built, week)
+        click.echo(f"digest: {report.sent} sent, {report.failed} to retry, {report.dead} given up")
+        for message in report.errors:
+            click.echo(f"  error: {message}", err=True)
+    if out is None and not send:
+        click.echo(built.text)
+
+
+@cli.command()
+@click.option(
     "--test",
     "send_test",
     is_flag=True,

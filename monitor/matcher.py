@@ -51,6 +51,8 @@ PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
 # Two parties this close, with no one else between them, are the meeting's two sides
 # ("Xi and Putin held talks", "习近平同普京会谈") whoever else the sentence names.
 PAIR, PAIR_CJK = 30, 12
+# A future marker ("will", "akan", "将") this far before a meeting word puts it ahead.
+FUTURE_REACH, FUTURE_REACH_CJK = 60, 20
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
 ADJACENT, ADJACENT_CJK = 12, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
@@ -136,6 +138,16 @@ class _Judge:
         if not any(s.has("other") for s in context):
             groups.add("the_two")
         return [h for h in sentence.hits if h.group in groups]
+
+    def _future_tense(self, sentence: Sentence, trigger: Hit) -> bool:
+        """A future marker governing the meeting word: "will hold talks", "将举行会谈",
+        or a meeting word that is itself a future form ("посетит", "встретятся")."""
+        if trigger.text.lower() in self.future_forms:
+            return True
+        reach = FUTURE_REACH_CJK if _CJK.search(sentence.text) else FUTURE_REACH
+        return any(
+            h.group == "announce" and 0 <= trigger.start - h.end <= reach for h in sentence.hits
+        )
 
     def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
         after = PLACE_AFTER_CJK if cjk else PLACE_AFTER
@@ -225,10 +237,7 @@ class _Judge:
             trigger=trigger,
             phrases=(*phrases, trigger, *kind_words),
             kinds=kinds,
-            # "посетит", "встретятся": a future form can be the meeting word itself
-            announcement=sentence.has("announce")
-            or future_date
-            or any(h.text.lower() in self.future_forms for h in sentence.hits),
+            announcement=future_date or self._future_tense(sentence, trigger),
             date=when,
         )
 
@@ -409,7 +418,12 @@ def match_article(
     day = when.day if when else published
     exact = when is not None and when.kind != "vague"
     # An article dated before the meeting it names announces it, whatever its tense.
-    ahead = exact and published is not None and day is not None and day > published
+    # With the meeting's day written out, the tense is in the calendar: ahead of the
+    # article's date it is announced, otherwise reported.
+    if exact and published is not None and day is not None:
+        announced = day > published
+    else:
+        announced = ranked[0].announcement
     phrases: list[str] = []
     for item in sorted(evidence, key=lambda e: e.sentence):
         for hit in sorted(item.phrases, key=lambda h: h.start):
@@ -422,6 +436,6 @@ def match_article(
         kind=_kind(evidence),
         date=day,
         date_from_text=exact,
-        announcement=ahead or ranked[0].announcement,
+        announcement=announced,
         evidence=tuple(phrases[:12]),
     )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
+from monitor.digest import Digest, last_complete_week, parse_week, render_digest
 from monitor.errors import FetchError
 from monitor.models import CrawlStats, Document
 from monitor.storage import Storage
@@ -195,6 +196,28 @@ def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
         return CycleReport(crawls, matching, deliver(storage, config, channels, True))
     finally:
         storage.close()
+
+
+def build_digest(config: Config, week: str | None = None) -> Digest:
+    """Render the digest of an ISO week (default: the last complete one)."""
+    week = week or last_complete_week(datetime.now(UTC).date())
+    start, end = parse_week(week)
+    with Storage(config.database) as storage:
+        data = storage.digest_data(week, start, end, [source.name for source in config.sources])
+    return render_digest(data, config.notify.templates)
+
+
+def send_digest(config: Config, digest: Digest, week: str) -> DeliveryReport:
+    """Queue the digest once per digest channel, in its format, and deliver it; a channel
+    that fails keeps it queued for the next delivery run."""
+    channels = load_channels(config.notify.digest, "notify.digest")
+    bodies = {"html": digest.html, "markdown": digest.markdown, "text": digest.text}
+    with Storage(config.database) as storage:
+        for channel in channels:
+            storage.enqueue_message(
+                f"digest:{week}", [channel.key], digest.subject, bodies[channel.format]
+            )
+        return deliver(storage, config, channels, ignore_backoff=True)
 
 
 def rematch(config: Config) -> MatchReport:

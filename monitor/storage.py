@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from monitor.cluster import EventSpan, event_days, event_kind
+from monitor.digest import DigestArticle, DigestData, DigestEvent, SourceHealth
 from monitor.errors import StorageError
 from monitor.models import Article, CrawlStats, Match
 
@@ -777,6 +778,95 @@ class Storage:
         if not rows:
             return None
         return self._with_articles(rows[0])
+
+    # -- the weekly digest -----------------------------------------------------------
+
+    def digest_data(self, week: str, start: date, end: date, sources: Sequence[str]) -> DigestData:
+        """What one week's digest shows: events that took place or were found that week,
+        matched articles per day, and each source's health."""
+        after, before = start.isoformat(), (end + timedelta(days=1)).isoformat()
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                """SELECT id FROM events WHERE (first_day >= ? AND first_day < ?)
+                   OR id IN (SELECT m.event_id FROM matches m JOIN articles a
+                             ON a.id = m.article_id WHERE a.first_seen >= ? AND a.first_seen < ?)
+                   ORDER BY first_day DESC, id DESC""",
+                [after, before, after, before],
+            )
+        ]
+        events = []
+        for event_id in ids:
+            event = self.event(event_id)
+            if event is None:
+                continue
+            articles = tuple(
+                DigestArticle(
+                    title=a["title"],
+                    url=a["url"],
+                    source=a["source"],
+                    language=a["language"],
+                    published=date.fromisoformat(a["published"][:10]) if a["published"] else None,
+                    announcement=bool(a["announcement"]),
+                )
+                for a in event["articles"]
+            )
+            events.append(
+                DigestEvent(
+                    id=event_id,
+                    topic=event["topic"],
+                    participants=tuple(event["participants"]),
+                    kind=event["kind"],
+                    first_day=date.fromisoformat(event["first_day"]),
+                    last_day=date.fromisoformat(event["last_day"]),
+                    place=None,
+                    articles=articles,
+                )
+            )
+        per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
+        for row in self.db.execute(
+            """SELECT substr(a.first_seen, 1, 10), count(*) FROM matches m
+               JOIN articles a ON a.id = m.article_id
+               WHERE a.first_seen >= ? AND a.first_seen < ? GROUP BY 1""",
+            [after, before],
+        ):
+            per_day[date.fromisoformat(row[0])] = row[1]
+        return DigestData(
+            week=week,
+            start=start,
+            end=end,
+            events=tuple(events),
+            matched_per_day=tuple(per_day.items()),
+            sources=tuple(self._health(name, after, before) for name in sources),
+        )
+
+    def _health(self, source: str, after: str, before: str) -> SourceHealth:
+        runs, pages, new, errors = self.db.execute(
+            """SELECT count(*), coalesce(sum(pages), 0), coalesce(sum(new_articles), 0),
+                      coalesce(sum(errors), 0)
+               FROM crawl_runs WHERE source = ? AND started_at >= ? AND started_at < ?""",
+            [source, after, before],
+        ).fetchone()
+        state = self.source_status(source)
+        failing_since = None
+        if state.consecutive_failures:
+            first = self.db.execute(
+                "SELECT min(started_at) FROM crawl_runs WHERE source = ? AND started_at > ?",
+                [source, state.last_success_at or ""],
+            ).fetchone()[0]
+            failing_since = datetime.fromisoformat(first) if first else None
+        return SourceHealth(
+            name=source,
+            runs=runs,
+            pages=pages,
+            new_articles=new,
+            errors=errors,
+            last_success=(
+                datetime.fromisoformat(state.last_success_at) if state.last_success_at else None
+            ),
+            failing_since=failing_since,
+            last_error=state.last_error if state.consecutive_failures else None,
+        )
 
     def forget_matches(self) -> None:
         """Before a rematch: every article is judged again; events stay, so ids and the

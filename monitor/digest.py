@@ -1,0 +1,461 @@
+"""The weekly digest, rendered (pure: a week's values in, subject and bodies out).
+
+Owns the digest's values (``DigestData`` and what it holds), ISO-week arithmetic, and
+the three renderings — HTML for email, Markdown for chat channels, plain text — made
+from the Jinja2 templates in ``monitor/templates/``. It must not query the database,
+read the config or send anything: ``storage`` fills ``DigestData``, the runner and the
+CLI deliver the ``Digest``.
+
+Every string that came from a page or a site (titles, source names, places, errors) is
+escaped for its format: the HTML template is autoescaped, and in the Markdown template
+*every* ``{{ … }}`` output is escaped (see ``markdown_escape``) unless it is a
+``MarkdownSafe`` made here, such as a link. Only http(s) URLs become links; any other
+URL is shown as text. Control and bidi-override characters are dropped from page strings
+so a title cannot break a line or reorder what is shown around it.
+
+Templates receive ``digest`` (a ``DigestView``: the week prepared for display — grouped,
+sorted, dates written out) and ``data`` (the ``DigestData`` as given). A directory passed
+to ``render_digest`` overrides the built-in templates file by file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+
+# -- the values the digest is made from ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestArticle:
+    """One article about an event."""
+
+    title: str
+    url: str
+    source: str
+    language: str | None  # ISO 639-1
+    published: date | None
+    announcement: bool  # the article announces the meeting (still to come)
+
+
+@dataclass(frozen=True)
+class DigestEvent:
+    """One watched event and the articles about it."""
+
+    id: int
+    topic: str
+    participants: tuple[str, ...]
+    kind: str  # "in-person" | "video" | "phone" | "unknown"
+    first_day: date
+    last_day: date
+    place: str | None
+    articles: tuple[DigestArticle, ...]
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How one source fared during the week."""
+
+    name: str
+    runs: int
+    pages: int
+    new_articles: int
+    errors: int
+    last_success: datetime | None
+    failing_since: datetime | None  # None while the source works
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DigestData:
+    """Everything one week's digest shows."""
+
+    week: str  # ISO week, "2024-W20"
+    start: date  # Monday
+    end: date  # Sunday
+    events: tuple[DigestEvent, ...]  # newest first
+    matched_per_day: tuple[tuple[date, int], ...]  # Monday..Sunday: articles matched that day
+    sources: tuple[SourceHealth, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A rendered digest: one subject, three bodies."""
+
+    subject: str
+    html: str
+    markdown: str
+    text: str
+
+
+# -- ISO weeks -------------------------------------------------------------------------
+
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def parse_week(value: str) -> tuple[date, date]:
+    """Monday and Sunday of an ISO week written "2024-W20"."""
+    found = _WEEK.fullmatch(value.strip().upper())
+    if found is None:
+        raise ValueError(f"week {value!r}: expected an ISO week like 2024-W20 (YYYY-Www)")
+    year, week = int(found[1]), int(found[2])
+    # 28 December is always in the last ISO week of its year.
+    weeks_in_year = date(year, 12, 28).isocalendar().week if year >= 1 else 0
+    if year < 1 or not 1 <= week <= weeks_in_year:
+        raise ValueError(f"week {value!r}: {year} has ISO weeks W01 to W{weeks_in_year:02d}")
+    monday = date.fromisocalendar(year, week, 1)
+    return monday, monday + timedelta(days=6)
+
+
+def last_complete_week(today: date) -> str:
+    """The ISO week before the one containing ``today``, as "2024-W20"."""
+    year, week, _ = (today - timedelta(days=7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# -- escaping and links ----------------------------------------------------------------
+
+
+class MarkdownSafe(str):
+    """Markdown built here from escaped parts: the Markdown template prints it as is."""
+
+
+# The characters that start Markdown syntax inline or at a line's start, plus `<`, `>`
+# and `&` (raw HTML, entities). `.` is left alone: it only matters after digits at a
+# line's start, where no page string is put, and escaping it litters dates.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>&#+\-!|~])")
+
+
+def markdown_escape(value: object) -> str:
+    """``value`` as Markdown text that renders literally (CommonMark, Apprise)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
+def _markdown_output(value: object) -> str:
+    """Jinja ``finalize`` for the Markdown template: escape all but ``MarkdownSafe``."""
+    return value if isinstance(value, MarkdownSafe) else markdown_escape(value)
+
+
+# Kept in URLs as they are; everything else (spaces, quotes, brackets, parentheses,
+# backslashes, non-ASCII) is percent-encoded, so a URL cannot end a Markdown link early.
+_URL_SAFE = "/:?#[]@!$&*+,;=%-._~"
+
+
+def web_url(url: str) -> str | None:
+    """``url`` ready for an href if it is an http(s) URL with a host, else None."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    return quote(urlunsplit(parts._replace(scheme=parts.scheme.lower())), safe=_URL_SAFE)
+
+
+# C0/C1 controls (line breaks included) become spaces; bidi embeddings, overrides and
+# isolates are dropped: they would reorder the text shown after a hostile title.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: str, limit: int = 300) -> str:
+    text = " ".join(_BIDI.sub("", _CONTROL.sub(" ", text)).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# -- words and dates -------------------------------------------------------------------
+
+KIND_WORDS = {
+    "in-person": "in-person meeting",
+    "video": "video call",
+    "phone": "phone call",
+    "unknown": "meeting",
+}
+LANGUAGES = {
+    "en": "English",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "id": "Indonesian",
+    "uk": "Ukrainian",
+    "kk": "Kazakh",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "ar": "Arabic",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "vi": "Vietnamese",
+    "ms": "Malay",
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _day(day: date, year: bool = True) -> str:
+    """ "30 Dec 2022" (locale-free: the digest reads the same on every server)."""
+    text = f"{day.day} {_MONTHS[day.month - 1]}"
+    return f"{text} {day.year}" if year else text
+
+
+def day_span(first: date, last: date) -> str:
+    """ "30 Dec 2022", "20–22 Mar 2023", "30 Mar – 2 Apr 2023", "30 Dec 2022 – 2 Jan 2023"."""
+    if first == last:
+        return _day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{_day(last)}"
+    return f"{_day(first, year=first.year != last.year)} – {_day(last)}"
+
+
+def _moment(moment: datetime, this_year: int) -> str:
+    """ "1 Jan, 23:10 UTC" (the year only if not ``this_year``); naive: without a zone."""
+    text = f"{_day(moment.date(), year=moment.year != this_year)}, {moment:%H:%M}"
+    zone = moment.tzname()
+    return f"{text} {zone}" if zone else text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# -- the week, prepared for the templates ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    title: str
+    url: str  # as given (cleaned), for showing when it is not a web link
+    href: str | None  # set only for http(s) URLs
+    day: str  # "30 Dec" (with the year if not the week's), or "" when unknown
+    announcement: bool
+
+
+@dataclass(frozen=True)
+class SourceGroup:
+    name: str
+    articles: tuple[ArticleView, ...]
+
+
+@dataclass(frozen=True)
+class LanguageGroup:
+    code: str | None
+    name: str  # "English"; "Unknown language" when undetected
+    count: int
+    sources: tuple[SourceGroup, ...]
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    participants: str  # "Xi Jinping – Vladimir Putin"
+    kind: str  # "video call"
+    when: str  # "20–22 Mar 2023"
+    place: str | None
+    announced: bool  # every article announces it: the meeting is still to come
+    count: int
+    languages: tuple[LanguageGroup, ...]  # by name; unknown last
+
+
+@dataclass(frozen=True)
+class DayBar:
+    weekday: str  # "Mon"
+    day: str  # "26 Dec"
+    count: int
+    height: int  # of the HTML bar in pixels, 0..CHART_HEIGHT
+    blocks: str  # the bar in block characters, for text and Markdown
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    name: str
+    runs: int
+    pages: int
+    new_articles: int
+    errors: int
+    last_success: str  # "1 Jan, 23:10 UTC" (with the year if not the week's) or "never"
+    failing_since: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DigestView:
+    subject: str
+    week: str  # "2022-W52"
+    period: str  # "26 Dec 2022 – 1 Jan 2023"
+    events: tuple[EventView, ...]
+    days: tuple[DayBar, ...]
+    matched: int  # articles matched in the week
+    sources: tuple[HealthRow, ...]
+    failing: int  # sources failing now
+    summary: str  # "2 events · 14 matched articles · 4 sources, 1 failing"
+
+
+CHART_HEIGHT = 80  # pixels of the tallest bar
+CHART_BLOCKS = 24  # characters of the longest text bar
+
+
+def _article_view(article: DigestArticle, this_year: int) -> ArticleView:
+    published = article.published
+    return ArticleView(
+        title=_clean(article.title) or "(untitled)",
+        url=_clean(article.url, limit=500),
+        href=web_url(article.url),
+        day=_day(published, year=published.year != this_year) if published else "",
+        announcement=article.announcement,
+    )
+
+
+def _languages(articles: Iterable[DigestArticle], this_year: int) -> tuple[LanguageGroup, ...]:
+    by_language: dict[str | None, dict[str, list[DigestArticle]]] = {}
+    for article in articles:
+        # "zh-CN" and "zh-TW" are both Chinese here.
+        language = re.split("[-_]", article.language.lower())[0] if article.language else None
+        by_language.setdefault(language, {}).setdefault(_clean(article.source), []).append(article)
+    groups = []
+    for code, by_source in by_language.items():
+        sources = tuple(
+            SourceGroup(
+                name=name,
+                articles=tuple(
+                    _article_view(a, this_year)
+                    for a in sorted(by_source[name], key=lambda a: a.published or date.min)
+                ),
+            )
+            for name in sorted(by_source, key=str.casefold)
+        )
+        name = LANGUAGES.get(code, code.upper()) if code else "Unknown language"
+        count = sum(len(s.articles) for s in sources)
+        groups.append(LanguageGroup(code=code, name=name, count=count, sources=sources))
+    # The same order in every event, so a reader finds "their" language in one place.
+    groups.sort(key=lambda g: (g.code is None, g.name))
+    return tuple(groups)
+
+
+def _event_view(event: DigestEvent, this_year: int) -> EventView:
+    return EventView(
+        id=event.id,
+        participants=" – ".join(_clean(p) for p in event.participants),
+        kind=KIND_WORDS.get(event.kind, "meeting"),
+        when=day_span(event.first_day, event.last_day),
+        place=_clean(event.place) if event.place else None,
+        announced=bool(event.articles) and all(a.announcement for a in event.articles),
+        count=len(event.articles),
+        languages=_languages(event.articles, this_year),
+    )
+
+
+def _bars(matched_per_day: Iterable[tuple[date, int]]) -> tuple[DayBar, ...]:
+    days = list(matched_per_day)
+    top = max((count for _, count in days), default=0)
+    bars = []
+    for day, count in days:
+        share = count / top if top else 0.0
+        bars.append(
+            DayBar(
+                weekday=_WEEKDAYS[day.weekday()],
+                day=_day(day, year=False),
+                count=count,
+                # A day with any match keeps a visible stub, however busy the week.
+                height=max(round(share * CHART_HEIGHT), 3) if count else 0,
+                blocks="█" * max(round(share * CHART_BLOCKS), 1) if count else "·",
+            )
+        )
+    return tuple(bars)
+
+
+def _health_row(source: SourceHealth, this_year: int) -> HealthRow:
+    return HealthRow(
+        name=_clean(source.name),
+        runs=source.runs,
+        pages=source.pages,
+        new_articles=source.new_articles,
+        errors=source.errors,
+        last_success=_moment(source.last_success, this_year) if source.last_success else "never",
+        failing_since=_moment(source.failing_since, this_year) if source.failing_since else None,
+        last_error=_clean(source.last_error) if source.last_error else None,
+    )
+
+
+def digest_subject(data: DigestData) -> str:
+    """ "newsmon weekly digest — 2024-W20: 2 events" (and how many sources fail)."""
+    events = _plural(len(data.events), "event") if data.events else "no events"
+    failing = sum(1 for s in data.sources if s.failing_since is not None)
+    tail = f", {_plural(failing, 'source')} failing" if failing else ""
+    return f"newsmon weekly digest — {data.week}: {events}{tail}"
+
+
+def digest_view(data: DigestData) -> DigestView:
+    """The week as the templates show it."""
+    days = _bars(data.matched_per_day)
+    sources = tuple(_health_row(s, data.end.year) for s in data.sources)
+    failing = sum(1 for s in sources if s.failing_since is not None)
+    matched = sum(bar.count for bar in days)
+    summary = [
+        _plural(len(data.events), "event"),
+        _plural(matched, "matched article"),
+        _plural(len(sources), "source") + (f", {failing} failing" if failing else ""),
+    ]
+    return DigestView(
+        subject=digest_subject(data),
+        week=data.week,
+        period=day_span(data.start, data.end),
+        events=tuple(_event_view(e, data.end.year) for e in data.events),
+        days=days,
+        matched=matched,
+        sources=sources,
+        failing=failing,
+        summary=" · ".join(summary),
+    )
+
+
+# -- rendering -------------------------------------------------------------------------
+
+
+def _markdown_link(article: ArticleView) -> MarkdownSafe:
+    """The article's title linked to its URL, or title and URL as text if not http(s)."""
+    if article.href is None:
+        return MarkdownSafe(f"{markdown_escape(article.title)} ({markdown_escape(article.url)})")
+    return MarkdownSafe(f"[{markdown_escape(article.title)}]({article.href})")
+
+
+def _environment(templates: Path | None, **options: Any) -> Environment:
+    loaders: list[Any] = [PackageLoader("monitor", "templates")]
+    if templates is not None:
+        loaders.insert(0, FileSystemLoader(str(templates)))
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,  # a typo in an overriding template fails loudly
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        **options,
+    )
+
+
+def render_digest(data: DigestData, templates: Path | None = None) -> Digest:
+    """Subject and HTML, Markdown and text bodies of one week's digest.
+
+    ``templates``: a directory whose ``digest.html.j2``, ``digest.md.j2`` or
+    ``digest.txt.j2`` replace the built-in ones (each on its own). Template errors
+    (``jinja2.TemplateError``) are left to the caller.
+    """
+    if templates is not None and not templates.is_dir():
+        raise ValueError(f"digest templates: {templates} is not a directory")
+    view = digest_view(data)
+    context = {"digest": view, "data": data, "chart_height": CHART_HEIGHT}
+    html = _environment(templates, autoescape=True)
+    markdown = _environment(templates, finalize=_markdown_output)
+    markdown.filters["link"] = _markdown_link
+    text = _environment(templates)
+    return Digest(
+        subject=view.subject,
+        html=html.get_template("digest.html.j2").render(context),
+        markdown=markdown.get_template("digest.md.j2").render(context),
+        text=text.get_template("digest.txt.j2").render(context),
+    )
