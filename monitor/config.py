@@ -174,6 +174,9 @@ class Schedule(_Strict):
 
     digest: str = Field("0 8 * * mon", description="cron expression, in `timezone`")
     timezone: str = "UTC"
+    deliver_every: Duration = Field(
+        timedelta(minutes=1), description="how often the daemon retries undelivered messages"
+    )
 
     @field_validator("digest")
     @classmethod

@@ -26,21 +26,30 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A source is "quiet" (possibly broken) only after at least this long without articles.
+QUIET_MIN = timedelta(days=1)
+
 
 async def crawl_sources(
-    config: Config, sources: Sequence[Source], storage: Storage
+    config: Config,
+    sources: Sequence[Source],
+    storage: Storage,
+    runner: Any = None,
+    notify: Sequence[str] = (),
 ) -> list[CrawlStats]:
     """Crawl the sources concurrently; record and return one CrawlStats each.
 
     A source that fails, even by crashing its crawler, is recorded as failed and
-    never stops the others.
+    never stops the others. A source that starts failing, or recovers, is announced
+    once to the ``notify`` channels. The daemon passes its long-lived ``runner`` (an
+    AsyncCrawlerRunner) so that it can stop every crawl in flight.
     """
     from scrapy.crawler import AsyncCrawlerRunner
 
     from crawler.settings import scrapy_settings
     from crawler.spider import CrawlReport, SourceSpider
 
-    runner = AsyncCrawlerRunner(scrapy_settings(config.crawl))
+    runner = runner or AsyncCrawlerRunner(scrapy_settings(config.crawl))
     jobs = []
     for source in sources:
         report = CrawlReport(source.name)
@@ -66,9 +75,62 @@ async def crawl_sources(
             report.errors.append(f"crawl crashed: {result!r}")
         storage.save_validators(report.validators)
         stats = report.stats()
-        storage.record_crawl(stats, failed=report.entry_points_ok == 0)
+        failed = report.entry_points_ok == 0
+        failures_before = storage.record_crawl(stats, failed=failed)
+        logger.info(
+            "%s: %d pages, %d articles fetched, %d new, %d errors, %.1f s%s",
+            stats.source,
+            stats.pages,
+            stats.articles_fetched,
+            stats.new_articles,
+            stats.errors,
+            stats.seconds,
+            " (source failing)" if failed else "",
+        )
+        _health_notice(storage, source, stats, failed, failures_before, notify)
         all_stats.append(stats)
     return all_stats
+
+
+def _health_notice(
+    storage: Storage,
+    source: Source,
+    stats: CrawlStats,
+    failed: bool,
+    failures_before: int,
+    channels: Sequence[str],
+) -> None:
+    """Tell once when a source starts failing and once when it recovers; also when a
+    source that answers has long stopped yielding articles (its layout may have changed)."""
+    if not channels:
+        return
+    when = stats.started_at.strftime("%Y-%m-%d %H:%M UTC")
+    if failed and failures_before == 0:
+        reason = stats.error_messages[0] if stats.error_messages else "no response"
+        storage.enqueue_message(
+            f"health:{source.name}:failing:{stats.started_at.isoformat()}",
+            channels,
+            f"newsmon: source {source.name} failing since {when}",
+            f"Source {source.name} could not be read at {when}: {reason}\n"
+            f"newsmon keeps trying every {source.every}; you will hear when it recovers.",
+        )
+    elif not failed and failures_before > 0:
+        storage.enqueue_message(
+            f"health:{source.name}:recovered:{stats.started_at.isoformat()}",
+            channels,
+            f"newsmon: source {source.name} recovered",
+            f"Source {source.name} answered again at {when} after {failures_before} failed crawls.",
+        )
+    quiet = storage.quiet_since(source.name, stats.finished_at, max(3 * source.every, QUIET_MIN))
+    if quiet is not None and not failed:
+        storage.enqueue_message(
+            f"health:{source.name}:quiet:{quiet.isoformat()}",
+            channels,
+            f"newsmon: source {source.name} may be broken",
+            f"Source {source.name} answers but has yielded no new article since "
+            f"{quiet.strftime('%Y-%m-%d %H:%M UTC')}, much longer than usual: its pages may "
+            "have changed shape.",
+        )
 
 
 def run_once(job: Callable[[], Awaitable[T]]) -> T:
@@ -191,7 +253,8 @@ def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
     channels = load_channels(config.notify.alerts, "notify.alerts")
     storage = Storage(config.database)
     try:
-        crawls = run_once(lambda: crawl_sources(config, sources, storage))
+        keys = [channel.key for channel in channels]
+        crawls = run_once(lambda: crawl_sources(config, sources, storage, notify=keys))
         matching = match_and_queue(storage, config, channels)
         return CycleReport(crawls, matching, deliver(storage, config, channels, True))
     finally:

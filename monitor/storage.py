@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -429,12 +430,16 @@ class Storage:
 
     # -- crawl runs and source state ----------------------------------------------
 
-    def record_crawl(self, stats: CrawlStats, failed: bool) -> None:
-        """Store a crawl run and update the source's state in one transaction.
+    def record_crawl(self, stats: CrawlStats, failed: bool) -> int:
+        """Store a crawl run and update the source's state in one transaction; return the
+        number of consecutive failures before this run (to notice a change of state).
 
         ``failed`` means the source as a whole could not be read (no entry point answered).
         """
         with self.write():
+            before = self.db.execute(
+                "SELECT consecutive_failures FROM source_state WHERE source = ?", [stats.source]
+            ).fetchone()
             self.db.execute(
                 """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
                        articles_fetched, new_articles, errors, error_messages)
@@ -469,6 +474,7 @@ class Storage:
                            consecutive_failures = 0, last_error = excluded.last_error""",
                     [stats.source, _iso(stats.finished_at), _iso(stats.finished_at), last_error],
                 )
+        return before[0] if before else 0
 
     def source_status(self, source: str) -> SourceStatus:
         state = next(
@@ -506,6 +512,32 @@ class Storage:
             articles=count,
             last_run=last_run,
         )
+
+    def quiet_since(self, source: str, now: datetime, minimum: timedelta) -> datetime | None:
+        """When a source that still answers last yielded a new article, if that is much
+        longer ago than usual for it (a layout change that hides the articles); else None.
+
+        "Usual" is four times the median gap between its crawls that found something over
+        the last 60 days, and never less than ``minimum``; it needs three such crawls.
+        """
+        since = _iso(now - timedelta(days=60))
+        found = [
+            datetime.fromisoformat(row[0])
+            for row in self.db.execute(
+                "SELECT finished_at FROM crawl_runs WHERE source = ? AND new_articles > 0 "
+                "AND finished_at >= ? ORDER BY finished_at",
+                [source, since],
+            )
+        ]
+        if len(found) < 3:
+            return None
+        gaps = sorted(b - a for a, b in pairwise(found))
+        usual = max(gaps[len(gaps) // 2] * 4, minimum)
+        answering = self.db.execute(
+            "SELECT count(*) FROM crawl_runs WHERE source = ? AND finished_at > ? AND pages > 0",
+            [source, _iso(found[-1])],
+        ).fetchone()[0]
+        return found[-1] if now - found[-1] > usual and answering else None
 
     def counts(self) -> dict[str, int]:
         """Totals for `newsmon status`."""

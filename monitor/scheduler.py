@@ -1,0 +1,196 @@
+"""The daemon: one process that crawls each source on its own interval, matches, delivers
+alerts and sends the weekly digest, until SIGTERM or SIGINT.
+
+Scrapy needs Twisted's asyncio reactor, which runs once per process, so the daemon runs
+it for good and schedules coroutine jobs with APScheduler's AsyncIOScheduler on the same
+loop (PITFALLS.md: TwistedScheduler would install the wrong reactor). Jobs are rebuilt
+from the config at every start, never pickled: a source overdue according to the last
+success stored in our database runs at once. CPU-heavy matching and blocking delivery
+run in worker threads, each with its own database connection; one lock keeps matching
+single-file so two sources finishing together cannot create the same event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.alerts import load_channels
+from monitor.config import Config, Source
+from monitor.digest import last_complete_week
+from monitor.runner import build_digest, crawl_sources, deliver, match_and_queue, send_digest
+from monitor.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+# Spread sources that share an interval so they do not all fire in the same second.
+JITTER_SHARE = 0.1
+JITTER_MAX = 60.0
+# How long a stop may wait for work in flight before giving up on it.
+STOP_GRACE = 20.0
+
+
+class Daemon:
+    """The scheduled jobs and the state they share."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.channels = load_channels(config.notify.alerts, "notify.alerts")
+        self.digest_channels = load_channels(config.notify.digest, "notify.digest")
+        self.storage = Storage(config.database)  # the reactor thread's connection
+        self.match_lock = asyncio.Lock()
+        self.deliver_lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.crawler_runner: Any = None
+        self.scheduler: Any = None
+
+    def start(self) -> None:
+        """Build every job from the config and start scheduling (inside the running loop)."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+        from scrapy.crawler import AsyncCrawlerRunner
+
+        from crawler.settings import scrapy_settings
+
+        self.crawler_runner = AsyncCrawlerRunner(scrapy_settings(self.config.crawl))
+        # Late runs must still run (the default grace of 1 s silently drops them), one
+        # at a time per job, and a backlog of missed runs is one run.
+        self.scheduler = AsyncIOScheduler(
+            event_loop=asyncio.get_event_loop(),
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        now = datetime.now(UTC)
+        for source in self.config.sources:
+            every = source.every.total_seconds()
+            first = self._first_run(source, now)
+            self.scheduler.add_job(
+                self._job,
+                IntervalTrigger(
+                    seconds=every, start_date=first, jitter=min(JITTER_MAX, every * JITTER_SHARE)
+                ),
+                args=[self.crawl, source],
+                id=f"crawl:{source.name}",
+                name=f"crawl {source.name}",
+                next_run_time=first,
+            )
+            logger.info(
+                "%s: every %s, next run %s",
+                source.name,
+                source.every,
+                "now" if first <= now else first.isoformat(timespec="seconds"),
+            )
+        self.scheduler.add_job(
+            self._job,
+            IntervalTrigger(seconds=self.config.schedule.deliver_every.total_seconds()),
+            args=[self.deliver],
+            id="deliver",
+            name="deliver alerts",
+            next_run_time=now,
+        )
+        if self.digest_channels:
+            self.scheduler.add_job(
+                self._job,
+                CronTrigger.from_crontab(
+                    self.config.schedule.digest, timezone=self.config.schedule.timezone
+                ),
+                args=[self.send_digest],
+                id="digest",
+                name="weekly digest",
+            )
+        self.scheduler.start()
+        logger.info(
+            "newsmon daemon started: %d sources, %d alert channels",
+            len(self.config.sources),
+            len(self.channels),
+        )
+
+    def _first_run(self, source: Source, now: datetime) -> datetime:
+        """Now if the source is overdue (or never ran), else when its interval comes round."""
+        last = self.storage.source_status(source.name).last_success_at
+        if last is None:
+            return now
+        due = datetime.fromisoformat(last) + source.every
+        return now if due <= now else due
+
+    async def _job(self, job: Any, *args: Any) -> None:
+        """Run a job so that a crash is logged and the daemon goes on, and so that a stop
+        can wait for it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            await job(*args)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("job %s failed; the daemon carries on", getattr(job, "__name__", job))
+        finally:
+            if task is not None:
+                self.tasks.discard(task)
+
+    async def crawl(self, source: Source) -> None:
+        keys = [channel.key for channel in self.channels]
+        await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
+        async with self.match_lock:
+            await asyncio.to_thread(self._match)
+        await self.deliver()
+
+    def _match(self) -> None:
+        with Storage(self.config.database) as storage:
+            report = match_and_queue(storage, self.config, self.channels)
+        if report.new_events:
+            logger.info("matching: %d new events", len(report.new_events))
+
+    async def deliver(self) -> None:
+        async with self.deliver_lock:
+            await asyncio.to_thread(self._deliver)
+
+    def _deliver(self) -> None:
+        with Storage(self.config.database) as storage:
+            deliver(storage, self.config, [*self.channels, *self.digest_channels])
+
+    async def send_digest(self) -> None:
+        week = last_complete_week(datetime.now(UTC).date())
+        built = await asyncio.to_thread(build_digest, self.config, week)
+        report = await asyncio.to_thread(send_digest, self.config, built, week)
+        logger.info("digest %s: %d sent, %d to retry", week, report.sent, report.failed)
+
+    async def stop(self) -> None:
+        """Stop scheduling, stop crawls in flight (their pages so far are kept), let the
+        jobs finish their bookkeeping, and close the database."""
+        logger.info("stopping")
+        if self.scheduler is not None:
+            self.scheduler.pause()
+        if self.crawler_runner is not None:
+            await self.crawler_runner.stop()
+        pending = [task for task in self.tasks if not task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.storage.close()
+        logger.info("stopped")
+
+
+def run_daemon(config: Config) -> None:
+    """Run until SIGTERM/SIGINT; returns after a clean stop."""
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.reactor import install_reactor
+
+    from crawler.settings import ASYNCIO_REACTOR
+
+    install_reactor(ASYNCIO_REACTOR)
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed
+    daemon = Daemon(config)
+    reactor.callWhenRunning(daemon.start)
+    # The reactor turns SIGTERM and SIGINT into a shutdown; this runs before it ends.
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: deferred_from_coro(daemon.stop()))
+    reactor.run()

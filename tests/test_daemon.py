@@ -1,0 +1,145 @@
+"""`newsmon run`: the daemon as a real process against the replica sites.
+
+Waits poll the receiver or the database until a condition holds or a deadline passes;
+no test sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from monitor.demo.replicas import ReplicaSites
+from tests.conftest import ROOT, Receiver
+
+DEADLINE = 60.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def daemon_config(sites: ReplicaSites, directory: Path, receiver: Receiver, every: str) -> Path:
+    config = yaml.safe_load(sites.config_yaml(str(directory / "newsmon.db")))
+    for source in config["sources"]:
+        source["every"] = every
+    config["notify"] = {"alerts": [receiver.url], "max_age": 0}
+    config["schedule"] = {"deliver_every": "1s"}
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@contextmanager
+def daemon(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stop(process: subprocess.Popen[bytes]) -> float:
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+    return time.monotonic() - started
+
+
+def runs(database: Path, source: str | None = None) -> int:
+    """Crawl runs recorded so far (0 before the daemon has created its database)."""
+    if not database.exists():
+        return 0
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'crawl_runs'").fetchone():
+            return 0
+        if source is None:
+            return conn.execute("SELECT count(*) FROM crawl_runs").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM crawl_runs WHERE source = ?", [source]
+        ).fetchone()[0]
+
+
+def test_cycles_alert_once_stop_on_sigterm_and_resume(tmp_path: Path, receiver: Receiver) -> None:
+    database, log = tmp_path / "newsmon.db", tmp_path / "daemon.log"
+    with ReplicaSites() as sites:
+        config = daemon_config(sites, tmp_path, receiver, every="1s")
+        with daemon(config, log) as process:
+            wait_for(
+                lambda: len(receiver.posts) >= 4 and runs(database) >= 12,
+                "alerts and several cycles",
+            )
+            assert stop(process) < 5
+            assert process.returncode == 0, log.read_text()
+        titles = [post["title"] for post in receiver.posts]
+        assert len(titles) == 4 and len(set(titles)) == 4, titles
+        assert "stopped" in log.read_text()
+
+        # Restarted with a long interval: nothing is due, except a source made overdue.
+        config = daemon_config(sites, tmp_path, receiver, every="1h")
+        with sqlite3.connect(database) as conn:
+            hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+            conn.execute(
+                "UPDATE source_state SET last_success_at = ? WHERE source = 'xinhua-zh'",
+                [hours_ago],
+            )
+        before = {name: runs(database, name) for name in sites.names}
+        with daemon(config, log) as process:
+            wait_for(
+                lambda: runs(database, "xinhua-zh") > before["xinhua-zh"],
+                "the overdue source to catch up",
+            )
+            assert stop(process) < 5
+            assert process.returncode == 0
+        after = {name: runs(database, name) for name in sites.names}
+        assert after["xinhua-zh"] == before["xinhua-zh"] + 1
+        assert all(after[name] == before[name] for name in sites.names if name != "xinhua-zh")
+        assert len(receiver.posts) == 4  # nothing alerted twice
+
+
+def test_failing_source_is_announced_once_and_its_recovery_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    database, log = tmp_path / "newsmon.db", tmp_path / "daemon.log"
+    with ReplicaSites(["andalpost"]) as sites:
+        config = daemon_config(sites, tmp_path, receiver, every="1s")
+        andalpost = sites.site("andalpost")
+        with daemon(config, log) as process:
+            wait_for(lambda: runs(database) >= 1, "a first crawl")
+            andalpost.fail_all(503)
+            wait_for(lambda: any("failing" in p["title"] for p in receiver.posts), "a notice")
+            failing_runs = runs(database)
+            wait_for(lambda: runs(database) >= failing_runs + 3, "more failing crawls")
+            andalpost.fail_all(None)
+            wait_for(lambda: any("recovered" in p["title"] for p in receiver.posts), "recovery")
+            recovered_runs = runs(database)
+            wait_for(lambda: runs(database) >= recovered_runs + 2, "more healthy crawls")
+            assert stop(process) < 5
+        notices = [p["title"] for p in receiver.posts if "source andalpost" in p["title"]]
+        assert notices == [
+            next(t for t in notices if "failing since" in t),
+            "newsmon: source andalpost recovered",
+        ], notices
+        assert process.returncode == 0
