@@ -198,7 +198,7 @@ def render_alert(
         .render(
             event=event,
             first=first,
-            evidence=evidence[:12],
+            evidence=evidence[:8],
             count=len(articles),
             sources=sorted({a["source"] for a in articles}),
             kind_words=kind_words,

@@ -172,6 +172,7 @@ def _ago(moment: str | None, now: datetime) -> str:
 @click.pass_obj
 def status(obj: _Context) -> None:
     """Sources, their last crawl and result, next runs, and counts."""
+    from monitor.runner import QUIET_MIN
     from monitor.storage import Storage
 
     config = obj.config
@@ -189,17 +190,24 @@ def status(obj: _Context) -> None:
             else:
                 run = state.last_run
                 result = f"ok: {run.pages} pages, {run.new_articles} new, {run.errors} errors"
-            if state.last_success_at:
+                quiet = storage.quiet_since(source.name, now, max(3 * source.every, QUIET_MIN))
+                if quiet is not None:
+                    result += f"; POSSIBLY BROKEN: no new article since {quiet:%Y-%m-%d %H:%M}"
+            if state.consecutive_failures and state.last_run_at:
+                due = datetime.fromisoformat(state.last_run_at) + source.every
+                next_run = "now (overdue)" if due <= now else f"in {_until(due - now)} (retry)"
+            elif state.last_success_at:
                 due = datetime.fromisoformat(state.last_success_at) + source.every
                 next_run = "now (overdue)" if due <= now else f"in {_until(due - now)}"
             else:
                 next_run = "now"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
-                f"  {'':<16} {state.articles} articles, every {_until(source.every)}, "
-                f"next run {next_run}"
+                f"  {'':<16} {state.articles} articles in {state.events} events, "
+                f"every {_until(source.every)}, next run {next_run}"
             )
         counts = storage.counts()
+        events = len(storage.events())
         outbox = storage.outbox_counts()
         dead = storage.dead_messages()
     click.echo(
@@ -222,7 +230,7 @@ def status(obj: _Context) -> None:
     click.echo(
         f"articles: {counts['articles']} stored, {counts['unextractable']} without text, "
         f"{counts['duplicates']} duplicates, "
-        f"{counts['fetch_failures']} fetch failures"
+        f"{counts['fetch_failures']} fetch failures; events: {events}"
     )
 
 
@@ -294,33 +302,9 @@ def demo(keep: Path | None) -> None:
     """Run the pipeline on bundled local replicas of real news sites (no internet needed)."""
     import tempfile
 
-    from monitor.demo.replicas import ReplicaSites
-    from monitor.runner import crawl_cycle
-    from monitor.storage import Storage
+    from monitor.demo.walkthrough import run_demo
 
-    workdir = keep or Path(tempfile.mkdtemp(prefix="newsmon-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    with ReplicaSites() as sites:
-        click.echo("Replica sites on 127.0.0.1:")
-        for site in sites:
-            click.echo(f"  {site.name:<12} {site.base_url}")
-        config_path = workdir / "config.yaml"
-        config_path.write_text(sites.config_yaml(str(workdir / "newsmon.db")), encoding="utf-8")
-        config = load_config(config_path)
-        click.echo("\nCrawling every source once…")
-        for stats in crawl_cycle(config).crawls:
-            click.echo(
-                f"  {stats.source}: {stats.pages} pages, {stats.new_articles} new articles, "
-                f"{stats.errors} errors, {stats.seconds:.1f} s"
-            )
-    with Storage(config.database) as storage:
-        click.echo("\nStored articles:")
-        for row in storage.articles():
-            if row["extract_error"] is None and row["duplicate_of"] is None:
-                date = (row["published"] or "")[:10]
-                click.echo(f"  {date} [{row['language']}] {row['source']:<11} {row['title']}")
-    click.echo(f"\nDatabase: {config.database}\nConfig:   {config_path}")
-    click.echo(f"Try: newsmon --config {config_path} search Putin")
+    run_demo(keep or Path(tempfile.mkdtemp(prefix="newsmon-demo-")), click.echo)
 
 
 @cli.command()

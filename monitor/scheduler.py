@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 # Spread sources that share an interval so they do not all fire in the same second.
 JITTER_SHARE = 0.1
 JITTER_MAX = 60.0
-# How long a stop may wait for work in flight before giving up on it.
-STOP_GRACE = 20.0
+# How long a stop may wait for work in flight before cancelling it (its writes are
+# transactions: a cancelled job leaves nothing half-written).
+STOP_GRACE = 4.0
 
 
 class Daemon:
@@ -45,6 +46,7 @@ class Daemon:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.crawler_runner: Any = None
         self.scheduler: Any = None
+        self.stopping = False
 
     def start(self) -> None:
         """Build every job from the config and start scheduling (inside the running loop)."""
@@ -133,6 +135,8 @@ class Daemon:
                 self.tasks.discard(task)
 
     async def crawl(self, source: Source) -> None:
+        if self.stopping:
+            return  # a run that was already on its way when the stop began
         keys = [channel.key for channel in self.channels]
         await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
         async with self.match_lock:
@@ -163,6 +167,7 @@ class Daemon:
         """Stop scheduling, stop crawls in flight (their pages so far are kept), let the
         jobs finish their bookkeeping, and close the database."""
         logger.info("stopping")
+        self.stopping = True
         if self.scheduler is not None:
             self.scheduler.pause()
         if self.crawler_runner is not None:
@@ -171,6 +176,7 @@ class Daemon:
         if pending:
             _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
             for task in late:
+                logger.warning("stopping: cancelling %s", task.get_name())
                 task.cancel()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)

@@ -226,6 +226,7 @@ class SourceStatus:
     consecutive_failures: int
     last_error: str | None
     articles: int
+    events: int
     last_run: CrawlStats | None
 
 
@@ -503,8 +504,14 @@ class Storage:
             "AND duplicate_of IS NULL",
             [source],
         ).fetchone()[0]
+        events = self.db.execute(
+            "SELECT count(DISTINCT m.event_id) FROM matches m JOIN articles a "
+            "ON a.id = m.article_id WHERE a.source = ?",
+            [source],
+        ).fetchone()[0]
         return SourceStatus(
             source=source,
+            events=events,
             last_run_at=state.get("last_run_at"),
             last_success_at=state.get("last_success_at"),
             consecutive_failures=state.get("consecutive_failures", 0),

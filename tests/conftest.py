@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.demo.mailbox import Mailbox, free_port
 from monitor.demo.replicas import ReplicaSites
+
+__all__ = ["Mailbox", "free_port"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,48 +105,7 @@ def receiver() -> Iterator[Receiver]:
     running.stop()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping every message it receives."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[bytes] = []
-        mailbox = self
-
-        class Handler:
-            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-                mailbox.messages.append(envelope.content)  # type: ignore[attr-defined]
-                return "250 OK"
-
-        # aiosmtpd's Controller cannot take port 0 (PITFALLS.md)
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    @property
-    def url(self) -> str:
-        return f"mailto://127.0.0.1:{self.port}?from=newsmon@example.com&to=team@example.com"
-
-    def parsed(self) -> list:
-        from email import message_from_bytes, policy
-
-        return [message_from_bytes(raw, policy=policy.default) for raw in self.messages]
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    running = Mailbox()
-    yield running
-    running.stop()
+    with Mailbox() as running:
+        yield running
