@@ -133,18 +133,34 @@ def _health_notice(
         )
 
 
-def run_once(job: Callable[[], Awaitable[T]]) -> T:
-    """Run one coroutine job on the asyncio reactor and return its result (CLI commands)."""
-    from scrapy.utils.defer import deferred_from_coro
+def asyncio_reactor() -> Any:
+    """Install Twisted's asyncio reactor (once per process, before anything imports
+    another) and return it."""
     from scrapy.utils.reactor import install_reactor
-    from twisted.python.failure import Failure
 
     from crawler.settings import ASYNCIO_REACTOR
 
     install_reactor(ASYNCIO_REACTOR)
-    from twisted.internet import reactor as installed
+    from twisted.internet import reactor
 
-    reactor: Any = installed  # the module attribute is typed as a bare object
+    return reactor
+
+
+def crawler_runner(config: Config) -> Any:
+    """A long-lived AsyncCrawlerRunner, for a daemon that must stop every crawl at once."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    from crawler.settings import scrapy_settings
+
+    return AsyncCrawlerRunner(scrapy_settings(config.crawl))
+
+
+def run_once(job: Callable[[], Awaitable[T]]) -> T:
+    """Run one coroutine job on the asyncio reactor and return its result (CLI commands)."""
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.python.failure import Failure
+
+    reactor = asyncio_reactor()
     outcome: dict[str, Any] = {}
 
     def finish(result: Any) -> None:

@@ -20,7 +20,15 @@ from typing import Any
 from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
-from monitor.runner import build_digest, crawl_sources, deliver, match_and_queue, send_digest
+from monitor.runner import (
+    asyncio_reactor,
+    build_digest,
+    crawl_sources,
+    crawler_runner,
+    deliver,
+    match_and_queue,
+    send_digest,
+)
 from monitor.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -53,11 +61,8 @@ class Daemon:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
-        from scrapy.crawler import AsyncCrawlerRunner
 
-        from crawler.settings import scrapy_settings
-
-        self.crawler_runner = AsyncCrawlerRunner(scrapy_settings(self.config.crawl))
+        self.crawler_runner = crawler_runner(self.config)
         # Late runs must still run (the default grace of 1 s silently drops them), one
         # at a time per job, and a backlog of missed runs is one run.
         self.scheduler = AsyncIOScheduler(
@@ -187,14 +192,8 @@ class Daemon:
 def run_daemon(config: Config) -> None:
     """Run until SIGTERM/SIGINT; returns after a clean stop."""
     from scrapy.utils.defer import deferred_from_coro
-    from scrapy.utils.reactor import install_reactor
 
-    from crawler.settings import ASYNCIO_REACTOR
-
-    install_reactor(ASYNCIO_REACTOR)
-    from twisted.internet import reactor as installed
-
-    reactor: Any = installed
+    reactor = asyncio_reactor()
     daemon = Daemon(config)
     reactor.callWhenRunning(daemon.start)
     # The reactor turns SIGTERM and SIGINT into a shutdown; this runs before it ends.
