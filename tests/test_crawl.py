@@ -306,3 +306,30 @@ def test_rematch_keeps_event_ids(two_crawls: TwoCrawls) -> None:
     assert "33 articles checked, 20 matched, 0 new events" in run.stdout
     after = {(e["id"], e["first_day"], len(e["articles"])) for e in events_json(config)}
     assert after == before
+
+
+def test_huge_page_and_malformed_feed_are_errors_that_lose_nothing(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        sites.config_yaml(
+            str(tmp_path / "newsmon.db"), extra={"crawl": {"delay": 0, "max_page_size": 200_000}}
+        )
+    )
+    xinhua = sites.site("xinhua-zh")
+    huge = "/20221230/ae6b509f8e45f102e2394637e374d55d/c.html"
+    page = xinhua.respond(huge, {}).body.decode()
+    xinhua.put(huge, page.replace("</body>", "<p>" + "填充" * 300_000 + "</p></body>"))
+    # a feed URL that answers with an error page (200), as overloaded sites do
+    sites.site("kremlin-ru").put(
+        "/events/president/news/feed", "<html><body><h1>Ошибка 502</h1><p>Bad gateway"
+    )
+    run = newsmon("crawl", config=path)
+    assert run.returncode == 0
+    assert re.search(r"^xinhua-zh: .* 7 new, 1 errors", run.stdout, re.MULTILINE), run.stdout
+    assert re.search(r"^kremlin-ru: .* [1-9] new, 1 errors", run.stdout, re.MULTILINE), run.stdout
+    assert "feed" in run.stderr and "not a readable feed" in run.stderr
+    # the oversized page is kept for a retry, not forgotten
+    (row,) = rows(tmp_path / "newsmon.db", "SELECT * FROM fetch_failures")
+    assert row["url"].endswith(huge) and row["attempts"] == 1
