@@ -96,15 +96,17 @@ class SourceSpider(scrapy.Spider):
             strict=True,
         ):
             for url in urls:
-                yield self._entry_request(url, kind)
+                # A configured sitemap may be an index whose children change while it
+                # does not: it is always read in full, its children conditionally.
+                yield self._entry_request(url, kind, conditional=kind != "sitemap")
         # Articles that failed last time are retried even if no feed lists them any more.
         for request in self._article_requests(
             [Link(url) for url in self.storage.retry_urls(self.source.name)], follow=False
         ):
             yield request
 
-    def _entry_request(self, url: str, kind: str) -> scrapy.Request:
-        etag, last_modified = self.storage.validators(url)
+    def _entry_request(self, url: str, kind: str, conditional: bool = True) -> scrapy.Request:
+        etag, last_modified = self.storage.validators(url) if conditional else (None, None)
         # max-age=0: no cache on the way may answer for the site (PITFALLS.md).
         headers = {"Cache-Control": "max-age=0"}
         if etag:

@@ -333,3 +333,21 @@ def test_huge_page_and_malformed_feed_are_errors_that_lose_nothing(
     # the oversized page is kept for a retry, not forgotten
     (row,) = rows(tmp_path / "newsmon.db", "SELECT * FROM fetch_failures")
     assert row["url"].endswith(huge) and row["attempts"] == 1
+
+
+def test_new_post_in_a_child_sitemap_is_found_behind_an_unchanged_index(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    config = write_config(sites, tmp_path)
+    assert newsmon("crawl", "--source", "andalpost", config=config).returncode == 0
+    andalpost = sites.site("andalpost")
+    slug = "/xi-jinping-dan-putin-bahas-kerja-sama-energi-lewat-telepon/"
+    article = andalpost.respond("/xi-jinping-dan-putin-teken-pernyataan-bersama-di-kremlin/", {})
+    andalpost.put(slug, article.body.decode())
+    sitemap = andalpost.respond("/post-sitemap.xml", {}).body.decode()
+    entry = f"<url><loc>{andalpost.base_url}{slug}</loc><lastmod>2026-11-28T10:00:00+00:00</lastmod></url>"
+    andalpost.put("/post-sitemap.xml", sitemap.replace("</urlset>", entry + "</urlset>"))
+    andalpost.clear_requests()
+    run = newsmon("crawl", "--source", "andalpost", config=config)
+    assert [p for p in andalpost.requests if not ENTRY_PATH.search(p)] == [slug]
+    assert re.search(r"andalpost: .* 1 articles fetched", run.stdout), run.stdout
