@@ -345,7 +345,10 @@ def test_new_post_in_a_child_sitemap_is_found_behind_an_unchanged_index(
     article = andalpost.respond("/xi-jinping-dan-putin-teken-pernyataan-bersama-di-kremlin/", {})
     andalpost.put(slug, article.body.decode())
     sitemap = andalpost.respond("/post-sitemap.xml", {}).body.decode()
-    entry = f"<url><loc>{andalpost.base_url}{slug}</loc><lastmod>2026-11-28T10:00:00+00:00</lastmod></url>"
+    entry = (
+        f"<url><loc>{andalpost.base_url}{slug}</loc>"
+        "<lastmod>2026-11-28T10:00:00+00:00</lastmod></url>"
+    )
     andalpost.put("/post-sitemap.xml", sitemap.replace("</urlset>", entry + "</urlset>"))
     andalpost.clear_requests()
     run = newsmon("crawl", "--source", "andalpost", config=config)
