@@ -7,6 +7,9 @@ the alerts as the inbox received them. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -30,6 +33,15 @@ ABOUT = {
 def _this_week(today: date) -> str:
     year, week, _ = today.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def _command() -> str:
+    """How the user can call newsmon again: by name if it is on PATH, else as started."""
+    if shutil.which("newsmon"):
+        return "newsmon"
+    if Path(sys.argv[0]).name == "newsmon":
+        return os.path.relpath(sys.argv[0])
+    return f"{sys.executable} -m monitor"
 
 
 def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
@@ -93,15 +105,16 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
         digest_path.write_text(digest.html, encoding="utf-8")
         send_digest(config, digest, week)
 
+    newsmon = _command()
     echo(
         f"\nDone in {time.monotonic() - started:.0f} s. Everything is in {workdir}:\n"
         f"  config    {config_path}\n"
         f"  database  {config.database}\n"
         f"  digest    {digest_path}  (this week's; also mailed)\n"
         f"\nTry:\n"
-        f"  newsmon --config {config_path} events\n"
-        f"  newsmon --config {config_path} search 习近平\n"
-        f"  newsmon --config {config_path} status\n"
-        f"  newsmon --config {config_path} digest --week {week} --out digest.md\n"
-        f"  newsmon check --json tests/data/seed/andalpost-2022-12-30.txt"
+        f"  {newsmon} --config {config_path} events\n"
+        f"  {newsmon} --config {config_path} search 习近平\n"
+        f"  {newsmon} --config {config_path} status\n"
+        f"  {newsmon} --config {config_path} digest --week {week} --out digest.md\n"
+        f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt"
     )
