@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import click
 
 from monitor.config import Config, load_config
 from monitor.errors import NewsmonError
+from monitor.models import Document
 
 logger = logging.getLogger(__name__)
 
@@ -242,24 +244,31 @@ def _until(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+def _documents(
+    inputs: tuple[str, ...], as_json: bool, failed: list[str]
+) -> Iterator[tuple[str, Document]]:
+    """Each input read and extracted; one that cannot be is reported (on stderr, and as
+    an error line in JSON mode), added to ``failed``, and the rest go on."""
+    from monitor.runner import read_document
+
+    for item in inputs:
+        try:
+            yield item, read_document(item)
+        except NewsmonError as exc:
+            failed.append(item)
+            click.echo(f"{item}: {exc}", err=True)
+            if as_json:
+                click.echo(json.dumps({"input": item, "error": str(exc)}, ensure_ascii=False))
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
 @click.pass_obj
 def extract(obj: _Context, inputs: tuple[str, ...], as_json: bool) -> None:
     """Show what newsmon sees in a page: title, date, language, author, text."""
-    from monitor.runner import read_document
-
-    failed = False
-    for item in inputs:
-        try:
-            doc = read_document(item)
-        except NewsmonError as exc:
-            failed = True
-            click.echo(f"{item}: {exc}", err=True)
-            if as_json:
-                click.echo(json.dumps({"input": item, "error": str(exc)}, ensure_ascii=False))
-            continue
+    failed: list[str] = []
+    for item, doc in _documents(inputs, as_json, failed):
         record: dict[str, Any] = {
             "input": item,
             "title": doc.title,
@@ -327,23 +336,14 @@ def check(
     2021" may follow on the second line and gives the article's date.
     """
     from monitor.matcher import match_article
-    from monitor.runner import read_document
     from monitor.topic import compile_topic, load_topic, load_topics
 
     topics = load_topics(obj.config_or_defaults().topics)
     if topic_names:
         configured = {topic.name: topic for topic in topics}
         topics = [configured.get(name) or compile_topic(load_topic(name)) for name in topic_names]
-    failed = False
-    for item in inputs:
-        try:
-            doc = read_document(item)
-        except NewsmonError as exc:
-            failed = True
-            click.echo(f"{item}: {exc}", err=True)
-            if as_json:
-                click.echo(json.dumps({"input": item, "error": str(exc)}, ensure_ascii=False))
-            continue
+    failed: list[str] = []
+    for item, doc in _documents(inputs, as_json, failed):
         published = doc.published.date() if doc.published else None
         matches = [
             found
