@@ -406,7 +406,8 @@ def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
         click.echo("no events yet")
     for event in found:
         if as_json:
-            click.echo(json.dumps(event, ensure_ascii=False))
+            # "date" as in `check --json`: the day of the meeting (its first day)
+            click.echo(json.dumps({"date": event["first_day"], **event}, ensure_ascii=False))
             continue
         days = event["first_day"]
         if event["last_day"] != event["first_day"]:
