@@ -21,7 +21,7 @@ from monitor.matcher import match_article
 from monitor.topic import CompiledTopic, load_topics
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-CORPORA = [DATA / "corpus", DATA / "heldout"]
+CORPORA = [DATA / "corpus", DATA / "heldout", DATA / "heldout2"]
 
 ORDINARY = (
     "City council approves new budget\n\nThe council voted on Tuesday to approve a budget "

@@ -37,6 +37,10 @@ THRESHOLD = 0.5
 # A title about a message or about another principal's meeting makes the body's
 # evidence less likely to be the article's subject.
 OFF_TOPIC_TITLE_FACTOR = 0.75
+DENIAL_TITLE_FACTOR = 0.5
+QUESTION_FACTOR = 0.5
+# A denial or doubt this close to a meeting word, in the same clause, cancels it.
+NEGATION_REACH, NEGATION_REACH_CJK = 45, 15
 # A date written this long before the article is a recollection, not the news.
 RECALL_DAYS = 10
 # Parties must be this close to the meeting word (characters; scripts without spaces
@@ -53,6 +57,8 @@ PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
 PAIR, PAIR_CJK = 30, 12
 # A future marker ("will", "akan", "将") this far before a meeting word puts it ahead.
 FUTURE_REACH, FUTURE_REACH_CJK = 60, 20
+# In an announcement, a date this far from the meeting word may belong to something else.
+DATE_REACH, DATE_REACH_CJK = 90, 35
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
 ADJACENT, ADJACENT_CJK = 12, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
@@ -61,6 +67,7 @@ INVITATION_SCOPE = 30
 
 _KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
 _SENTENCE_END = re.compile(
@@ -88,6 +95,8 @@ class Evidence:
     kinds: tuple[str, ...]
     announcement: bool
     date: DateMention | None
+    talks: bool  # the sentence has a talks, video or phone word, not only a visit
+    date_near: bool  # the date is written close to the meeting word
 
 
 def split_sentences(title: str, text: str) -> list[Sentence]:
@@ -127,6 +136,10 @@ class _Judge:
         # Without its own date an article's "on Tuesday" is read against the latest
         # full date it writes.
         self.reference = published or self.now
+        # With no full date anywhere, the latest year it names still dates the article:
+        # "launched in December 2019" is a recollection in a text that also names 2024.
+        years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
+        self.latest_year = self.now.year if self.now else max(years, default=None)
         self.future_forms = topic.announcement_forms
 
     def party_hits(self, sentence: Sentence, party: int) -> list[Hit]:
@@ -163,8 +176,13 @@ class _Judge:
         return bool(self.party_hits(sentence, party))
 
     def evidence(self, sentence: Sentence) -> Evidence | None:
-        if sentence.has("negation") or sentence.has("recall") or sentence.has("message"):
+        if sentence.has("negation") or sentence.has("recall"):
             return None
+        question = sentence.text.rstrip(" \"'»”’)").endswith(("?", "？"))
+        if question and sentence.index > 0:
+            return None  # a question in a press conference reports nothing
+        if sentence.has("message") and not (sentence.has("phone") or sentence.has("video")):
+            return None  # a written message, unless it was said on a call
         cjk = bool(_CJK.search(sentence.text))
         window = WINDOW_CJK if cjk else WINDOW
         others = [h for h in sentence.hits if h.group == "other"]
@@ -173,7 +191,14 @@ class _Judge:
         previous = [self.sentences[0], *before]
         best: Evidence | None = None
         invited = _invited(sentence.hits, invitations)
-        live = [h for h in sentence.hits if h.group in TRIGGERS and h not in invited]
+        hedges = [h for h in sentence.hits if h.group == "hedge"]
+        live = [
+            h
+            for h in sentence.hits
+            if h.group in TRIGGERS
+            and h not in invited
+            and not any(_governs(n, h, sentence, cjk) for n in hedges)
+        ]
         for trigger in live:
             distances: list[int] = []
             phrases: list[Hit] = []
@@ -199,7 +224,7 @@ class _Judge:
             else:
                 if not distances or by_place >= len(phrases) or (weak and by_place):
                     continue  # a place stands in for one party, never for all of them
-                if _someone_elses(trigger, distances, phrases, others, cjk):
+                if _someone_elses(trigger, distances, phrases, others, cjk, sentence):
                     continue
                 found = self._make(sentence, trigger, phrases, weak, live)
                 if found and (best is None or found.weight > best.weight):
@@ -218,7 +243,11 @@ class _Judge:
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
             default=None,
         )
-        if self.now is not None and _recalls(sentence, mentions, self.now):
+        reach = DATE_REACH_CJK if _CJK.search(sentence.text) else DATE_REACH
+        date_near = when is not None and (
+            _distance(local_trigger, Hit("", when.start, when.end, "")) <= reach
+        )
+        if _recalls(sentence, mentions, self.now, self.latest_year):
             return None
         if sentence.index == 0:
             weight = WEIGHT_TITLE
@@ -228,6 +257,8 @@ class _Judge:
             weight = WEIGHT_BODY
         if weak:
             weight *= WEAK_FACTOR
+        if sentence.text.rstrip(" \"'»”’)").endswith(("?", "？")):
+            weight *= QUESTION_FACTOR  # "What did Xi and Putin agree?": needs support
         kind_words = [h for h in live if h.group in _KIND_OF_TRIGGER]
         kinds = tuple(_KIND_OF_TRIGGER[h.group] for h in kind_words)
         future_date = when is not None and self.published is not None and when.day > self.published
@@ -238,6 +269,8 @@ class _Judge:
             phrases=(*phrases, trigger, *kind_words),
             kinds=kinds,
             announcement=future_date or self._future_tense(sentence, trigger),
+            talks=any(h.group != "in_person" for h in live),
+            date_near=date_near,
             date=when,
         )
 
@@ -273,17 +306,19 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
     return max(days, default=None)
 
 
-def _recalls(sentence: Sentence, mentions: list[DateMention], now: date) -> bool:
+def _recalls(
+    sentence: Sentence, mentions: list[DateMention], now: date | None, latest_year: int | None
+) -> bool:
     """Whether the sentence dates its meeting well before the article: a full date, a
     year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past."""
-    if any(m.day < now - timedelta(days=RECALL_DAYS) for m in mentions):
+    if now is not None and any(m.day < now - timedelta(days=RECALL_DAYS) for m in mentions):
         return True
     spans = [(m.start, m.end) for m in mentions]
     for year in _YEAR.finditer(sentence.text):
         inside = any(a <= year.start() < b for a, b in spans)
-        if not inside and int(year.group()) < now.year:
+        if not inside and latest_year is not None and int(year.group()) < latest_year:
             return True
-    if sentence.has("announce"):
+    if now is None or sentence.has("announce"):
         return False  # "will visit in May": a month ahead
     for month, start in find_months(sentence.text):
         written = _YEAR.search(sentence.text, start, start + 20)
@@ -295,7 +330,12 @@ def _recalls(sentence: Sentence, mentions: list[DateMention], now: date) -> bool
 
 
 def _someone_elses(
-    trigger: Hit, distances: list[int], phrases: list[Hit], others: list[Hit], cjk: bool
+    trigger: Hit,
+    distances: list[int],
+    phrases: list[Hit],
+    others: list[Hit],
+    cjk: bool,
+    sentence: Sentence,
 ) -> bool:
     """Whether the meeting word belongs to another principal's meeting.
 
@@ -309,9 +349,36 @@ def _someone_elses(
         return False
     if nearest_other <= min(distances):
         return True
-    if min(distances) <= (ADJACENT_CJK if cjk else ADJACENT) or _tight_pair(phrases, others, cjk):
+    if _beside(trigger, phrases, sentence, cjk) or _tight_pair(phrases, others, cjk):
         return False
     return nearest_other < max(distances)
+
+
+def _governs(negation: Hit, trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
+    """A doubt bears on a meeting word in its own clause, close by ("if they meet",
+    "могут встретиться", "如果…会晤"), not on one across a comma ("Xi and Putin meet, say
+    friendship will not change")."""
+    if _distance(negation, trigger) > (NEGATION_REACH_CJK if cjk else NEGATION_REACH):
+        return False
+    start, end = sorted((negation.start, negation.end, trigger.start, trigger.end))[1:3]
+    return not _CLAUSE_BREAK.search(sentence.text[start - sentence.start : end - sentence.start])
+
+
+def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> bool:
+    """A party right next to the meeting word, in the same clause ("met Xi", "会见了普京";
+    not "… virtual summit, Putin joined")."""
+    reach = ADJACENT_CJK if cjk else ADJACENT
+    if any(h.group == "other" and _distance(trigger, h) <= 2 * reach for h in sentence.hits):
+        return False  # "Putin receives China's Wang Yi": the counterpart is someone else
+    for hit in phrases:
+        if hit is trigger or not hit.group.startswith("party"):
+            continue
+        if _distance(trigger, hit) <= reach:
+            start, end = sorted((trigger.end, hit.end, trigger.start, hit.start))[1:3]
+            between = sentence.text[start - sentence.start : end - sentence.start]
+            if not _CLAUSE_BREAK.search(between):
+                return True
+    return False
 
 
 def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
@@ -327,15 +394,27 @@ def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
     return not any(first.end <= o.start < last.start for o in others)
 
 
-def _off_topic_title(title: Sentence, evidence: list[Evidence], parties: int) -> bool:
-    """A title about a message, a denial, or someone else makes the body's mentions
+def _title_factor(title: Sentence, evidence: list[Evidence], parties: int) -> float:
+    """How much the body's evidence counts given the title: a title that denies or doubts
+    a meeting, or is about a message or about someone else, makes the body's mentions
     asides, unless the title itself is evidence."""
     if any(e.sentence == 0 for e in evidence):
-        return False
-    if title.has("message") or title.has("negation"):
-        return True
+        return 1.0
+    cjk = bool(_CJK.search(title.text))
+    hedges = [h for h in title.hits if h.group == "hedge"]
+    triggers = [h for h in title.hits if h.group in TRIGGERS]
+    if (title.has("negation") and triggers) or any(
+        _governs(n, t, title, cjk) for n in hedges for t in triggers
+    ):
+        return DENIAL_TITLE_FACTOR  # "no meeting planned", "Will Xi meet Putin?"
     named = {h.group for h in title.hits if h.group.startswith("party")}
-    return title.has("other") and len(named) < parties
+    if (
+        title.has("negation")
+        or title.has("message")
+        or (title.has("other") and len(named) < parties)
+    ):
+        return OFF_TOPIC_TITLE_FACTOR
+    return 1.0
 
 
 def _meeting_day(
@@ -343,23 +422,31 @@ def _meeting_day(
 ) -> DateMention | None:
     """The day of the meeting, from the dates written next to the evidence.
 
-    A day written out ("October 22", "завтра") beats "next week". A visit spans days:
-    its meeting is the first day of talks, so among the strong evidence the earliest
-    date of a talks/video/phone sentence wins over the arrival or departure days.
+    A day written out ("October 22", "завтра") beats "next week". A visit spans days and
+    is dated by its first day: for an announcement the first announced day ("7–10 May"),
+    for a report the first day of talks, so a talks/video/phone sentence's date wins over
+    arrival or departure days.
     """
     exact = [e for e in ranked if e.date is not None and e.date.kind != "vague"]
     if exact:
         first = exact[0].date
         assert first is not None
-        talks = [
-            e.date
+        strong = [
+            e
             for e in exact
             if e.date is not None
-            and e.trigger.group != "in_person"
             and e.weight > WEIGHT_LEAD * WEAK_FACTOR
             and abs((e.date.day - first.day).days) <= 7
         ]
-        return min(talks, key=lambda m: m.day) if talks else first
+        ahead = published is not None and all(e.date and e.date.day > published for e in strong)
+        if ahead:
+            # an announcement: the talks' own day if given beside them, else the visit's
+            # first day ("7–10 May"; not the parade's day further along the sentence)
+            candidates = [e for e in strong if e.talks and e.date_near] or strong
+        else:
+            candidates = [e for e in strong if e.talks]
+        days = [e.date for e in candidates if e.date is not None]
+        return min(days, key=lambda m: m.day) if days else first
     # An announcement may give its date in the sentence next to it ("…on 22 October").
     if published is not None and ranked and ranked[0].announcement:
         index = ranked[0].sentence
@@ -405,8 +492,7 @@ def match_article(
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
         return None
-    off_topic = _off_topic_title(sentences[0], evidence, len(topic.topic.parties))
-    factor = OFF_TOPIC_TITLE_FACTOR if off_topic else 1.0
+    factor = _title_factor(sentences[0], evidence, len(topic.topic.parties))
     miss = 1.0
     for item in evidence:
         miss *= 1.0 - item.weight * factor

@@ -50,6 +50,7 @@ class MeetingTerms(_Strict):
 
 class NotEvidence(_Strict):
     negation: Phrases = Field(default_factory=dict)
+    hedge: Phrases = Field(default_factory=dict)
     invitation: Phrases = Field(default_factory=dict)
     message: Phrases = Field(default_factory=dict)
     recall: Phrases = Field(default_factory=dict)
@@ -79,7 +80,7 @@ class Topic(_Strict):
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "the_two", "party*", "negation", "invitation", "recall", "message", "other",
+    "both", "the_two", "party*", "negation", "hedge", "invitation", "recall", "message", "other",
     "phone", "video", "in_person", "talks", "place*", "announce",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
@@ -211,6 +212,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),
+        ("hedge", topic.not_evidence.hedge),
         ("invitation", topic.not_evidence.invitation),
         ("recall", topic.not_evidence.recall),
         ("message", topic.not_evidence.message),

@@ -22,7 +22,7 @@ from monitor.models import Match
 from monitor.topic import CompiledTopic, load_topics
 
 DATA = Path(__file__).parent / "data"
-CORPORA = [DATA / "corpus", DATA / "heldout"]
+CORPORA = [DATA / "corpus", DATA / "heldout", DATA / "heldout2"]
 LABELS = [
     {**label, "file": f"{corpus.name}/{label['file']}"}
     for corpus in CORPORA
@@ -61,7 +61,7 @@ def test_corpus_is_big_and_balanced() -> None:
     languages = defaultdict(lambda: [0, 0])
     for label in LABELS:
         languages[label["file"].split("/")[1]][0 if label["match"] else 1] += 1
-    assert len(LABELS) >= 200
+    assert len(LABELS) >= 290
     for language in ("en", "ru", "zh", "id"):
         positives, negatives = languages[language]
         assert positives >= 20 and negatives >= 20
@@ -97,14 +97,18 @@ def test_meeting_date_and_kind(outcomes: list[Outcome]) -> None:
     wrong_date = [
         f"{o.label['file']}: {o.found.date} != {o.label['date']}"
         for o in hits
-        if o.found and o.found.date != o.label["date"]
+        if o.found and o.found.date is not None and o.found.date != o.label["date"]
     ]
+    # no date on the article and only "yesterday" or "on Tuesday" in the text: no day can
+    # be known, and none is made up
+    undated = [o.label["file"] for o in hits if o.found and o.found.date is None]
+    assert len(undated) <= 0.12 * len(hits), undated
     wrong_kind = [
         f"{o.label['file']}: {o.found.kind} != {o.label['kind']}"
         for o in hits
         if o.found and o.found.kind != o.label["kind"]
     ]
-    assert len(wrong_date) <= 0.08 * len(hits), "\n".join(wrong_date)
+    assert len(wrong_date) <= 0.03 * len(hits), "\n".join(wrong_date)
     assert len(wrong_kind) <= 0.05 * len(hits), "\n".join(wrong_kind)
 
 
