@@ -65,7 +65,8 @@ def canonical_url(url: str) -> str:
     except ValueError:
         cleaned = url
     parts = urlsplit(cleaned)
-    host, path = parts.netloc.lower(), parts.path or "/"
+    # "www." or not, one site: both spellings must name one article
+    host, path = parts.netloc.lower().removeprefix("www."), parts.path or "/"
     for rule in SiteRule.registry:
         if rule.applies(parts.hostname or "", path):
             host, path = rule.fold(host, path)
@@ -79,14 +80,28 @@ def host_of(url: str) -> str:
     return netloc.rsplit("@", 1)[-1]
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _spellings(host: str) -> set[str]:
+    """The names one site answers to: with or without "www.", loopback under any name."""
+    name, _, port = host.partition(":")
+    names = {name, name.removeprefix("www."), "www." + name.removeprefix("www.")}
+    if name in _LOOPBACK:
+        names |= set(_LOOPBACK)
+    return {f"{n}:{port}" if port else n for n in names}
+
+
 def on_hosts(url: str, hosts: frozenset[str]) -> bool:
-    """True for an http(s) URL on one of the given hosts (default ports are equivalent)."""
+    """True for an http(s) URL on one of the given hosts (default ports are equivalent;
+    "www." and the names of the loopback address are the same site)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
     host = host_of(url)
     default = {"http": ":80", "https": ":443"}[parts.scheme]
-    return host in hosts or host.removesuffix(default) in hosts or host + default in hosts
+    candidates = {host, host.removesuffix(default), host + default}
+    return any(not _spellings(c).isdisjoint(hosts) for c in candidates)
 
 
 # Without a `follow` pattern, a listing's links are guessed at: these are never articles.

@@ -34,6 +34,12 @@ class EventSpan:
     first_day: date
     last_day: date
     exact: bool  # some article wrote the day of the meeting
+    announced_only: bool = False  # every article so far announces it
+
+
+# An announcement without a day ("next month", "soon after the summit") is met by the
+# reports of the meeting up to this long after it was made.
+ANNOUNCEMENT_REACH = timedelta(days=30)
 
 
 def tolerance(match: Match, event: EventSpan) -> timedelta:
@@ -50,7 +56,8 @@ def find_event(match: Match, events: Iterable[EventSpan]) -> EventSpan | None:
         if event.topic != match.topic or set(event.participants) != set(match.participants):
             continue
         slack = tolerance(match, event)
-        if event.first_day - slack <= match.date <= event.last_day + slack:
+        ahead = ANNOUNCEMENT_REACH if event.announced_only and not event.exact else timedelta(0)
+        if event.first_day - slack <= match.date <= event.last_day + max(slack, ahead):
             gap = max((event.first_day - match.date).days, (match.date - event.last_day).days, 0)
             if best is None or gap < best[0]:
                 best = (gap, event)

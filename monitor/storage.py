@@ -585,7 +585,10 @@ class Storage:
 
     def event_spans(self, topic: str, around: date, days: int = 30) -> list[EventSpan]:
         rows = self.db.execute(
-            """SELECT id, topic, participants, first_day, last_day, exact FROM events
+            """SELECT id, topic, participants, first_day, last_day, exact,
+                      NOT EXISTS (SELECT 1 FROM matches m WHERE m.event_id = events.id
+                                  AND m.announcement = 0) AS announced_only
+               FROM events
                WHERE topic = ? AND first_day <= date(?, ?) AND last_day >= date(?, ?)""",
             [topic, around.isoformat(), f"+{days} days", around.isoformat(), f"-{days} days"],
         )
@@ -597,6 +600,7 @@ class Storage:
                 date.fromisoformat(row[3]),
                 date.fromisoformat(row[4]),
                 bool(row[5]),
+                bool(row[6]),
             )
             for row in rows
         ]

@@ -94,3 +94,20 @@ def test_chinese_copies_are_compared_by_characters() -> None:
         "两国元首就双边关系和共同关心的国际问题交换意见。"
     )
     assert near_duplicate_of("新华社北京电 " + text, [("z1", text)]) == "z1"
+
+
+def test_an_undated_announcement_is_met_by_its_reports_weeks_later() -> None:
+    announced = EventSpan(
+        1,
+        "china-russia-summit",
+        PARTIES,
+        date(2024, 4, 20),
+        date(2024, 4, 20),
+        exact=False,
+        announced_only=True,
+    )
+    assert find_event(match(date(2024, 5, 16)), [announced]) == announced
+    reported = EventSpan(
+        2, "china-russia-summit", PARTIES, date(2024, 4, 20), date(2024, 4, 20), exact=False
+    )
+    assert find_event(match(date(2024, 5, 16)), [reported]) is None

@@ -132,7 +132,7 @@ def test_listing_links_are_absolute_and_unique() -> None:
         ),
         (
             "https://www.news.cn/20221230/abc/c.html?id=7",
-            "https://www.news.cn/20221230/abc/c.html?id=7",
+            "https://news.cn/20221230/abc/c.html?id=7",
         ),
     ],
 )
@@ -168,3 +168,12 @@ def test_host_fence_compares_host_and_port() -> None:
 )
 def test_listing_without_follow_guesses_articles(url: str, article: bool) -> None:
     assert looks_like_article(url, "https://a.example/world/") is article
+
+
+def test_www_and_loopback_spellings_are_one_site() -> None:
+    assert on_hosts("https://www.andalpost.com/x/", frozenset({"andalpost.com"}))
+    assert on_hosts("http://localhost:8000/a", frozenset({"127.0.0.1:8000"}))
+    assert not on_hosts("http://localhost:8001/a", frozenset({"127.0.0.1:8000"}))
+    assert canonical_url("https://www.andalpost.com/x/") == canonical_url(
+        "https://andalpost.com/x/"
+    )
