@@ -40,7 +40,6 @@ class ArticlePipeline:
                 page.canonical_url,
                 exc.reason,
             )
-            report.unextractable += 1
             return page
         except Exception as exc:
             # An unexpected extractor crash: keep the URL for a retry instead of losing it.

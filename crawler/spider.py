@@ -38,7 +38,6 @@ class CrawlReport:
     pages: int = 0
     articles_fetched: int = 0
     new_articles: int = 0
-    unextractable: int = 0
     entry_points_ok: int = 0
     errors: list[str] = field(default_factory=list)
     validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)

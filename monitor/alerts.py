@@ -22,18 +22,12 @@ from urllib.parse import unquote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-from monitor.digest import web_url
+from monitor.digest import KIND_WORDS, day_span, markdown_escape, web_url
 from monitor.errors import ConfigError
 from monitor.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-KIND_WORDS = {
-    "in-person": "in-person meeting",
-    "video": "video call",
-    "phone": "phone call",
-    "unknown": "meeting",
-}
 # Chat services render Markdown; email renders HTML; anything else gets plain text.
 CHAT_SCHEMES = frozenset(
     [
@@ -139,12 +133,6 @@ class Redactor(logging.Filter):
 
 # -- rendering ---------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!<>|~])")
-
-
-def escape_markdown(value: object) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
-
 
 def template_environment(templates: Path | None) -> Environment:
     loaders: list[Any] = [PackageLoader("monitor", "templates")]
@@ -156,18 +144,9 @@ def template_environment(templates: Path | None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["md"] = escape_markdown
+    env.filters["md"] = markdown_escape
     env.filters["web_url"] = web_url
     return env
-
-
-def day_text(first: date, last: date) -> str:
-    """ "30 Dec 2022", or "20–22 Mar 2023" for days of one visit."""
-    if first == last:
-        return first.strftime("%-d %b %Y")
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.strftime('%-d %b %Y')}"
-    return f"{first.strftime('%-d %b')} – {last.strftime('%-d %b %Y')}"
 
 
 _SUFFIX = {"markdown": "md", "html": "html", "text": "txt"}
@@ -184,7 +163,7 @@ def render_alert(
         for phrase in article["evidence"]:
             if phrase.lower() not in (e.lower() for e in evidence):
                 evidence.append(phrase)
-    days = day_text(date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"]))
+    days = day_span(date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"]))
     kind_words = KIND_WORDS.get(event["kind"], "meeting")
     announced = bool(first["announcement"]) and all(a["announcement"] for a in articles)
     title = f"{' – '.join(event['participants'])}: {kind_words}, {days}"

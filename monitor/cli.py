@@ -217,11 +217,9 @@ def status(obj: _Context) -> None:
         f"({outbox['retrying']} retrying), {outbox['sent']} sent, {outbox['dead']} dead"
     )
     if dead:
-        from monitor.alerts import channel_key
+        from monitor.alerts import Redactor, channel_key
 
         names = {channel_key(url): url for url in [*config.notify.alerts, *config.notify.digest]}
-        from monitor.alerts import Redactor
-
         redactor = Redactor(names.values())
         for message in dead[:10]:
             where = redactor.redact(names.get(message["channel"], "a removed channel"))

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from monitor.alerts import KIND_WORDS, day_text
 from monitor.config import load_config
 from monitor.demo.mailbox import Mailbox
 from monitor.demo.replicas import ReplicaSites
+from monitor.digest import KIND_WORDS, day_span
 from monitor.runner import build_digest, crawl_cycle, send_digest
 from monitor.storage import Storage
 
@@ -81,7 +81,7 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
         with Storage(config.database) as storage:
             events = storage.events()
         for event in reversed(events):
-            days = day_text(
+            days = day_span(
                 date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"])
             )
             languages = ", ".join(sorted({a["language"] or "?" for a in event["articles"]}))
