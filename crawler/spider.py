@@ -12,17 +12,19 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+from w3lib.http import basic_auth_header
 
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
-from crawler.urls import canonical_url, looks_like_article, on_hosts
+from crawler.urls import canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
-from monitor.errors import FetchError
+from monitor.errors import FetchError, StorageError
 from monitor.models import CrawlStats, Hints, Page, article_id
 from monitor.storage import Storage
 
@@ -40,7 +42,29 @@ class CrawlReport:
     new_articles: int = 0
     entry_points_ok: int = 0
     errors: list[str] = field(default_factory=list)
+    storage_errors: int = 0
+    close_reason: str | None = None
+    # Validators of each answer, saved only once every link it listed was handled: a
+    # 304 next time must not hide a link that was neither stored nor queued for retry.
     validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    needs: dict[str, set[str]] = field(default_factory=dict)  # entry URL → article ids
+    handled: set[str] = field(default_factory=set)  # stored, known, or recorded for retry
+
+    def complete_validators(self) -> dict[str, tuple[str | None, str | None]]:
+        """The validators of the answers whose every link was handled."""
+        return {
+            url: pair
+            for url, pair in self.validators.items()
+            if self.needs.get(url, set()) <= self.handled
+        }
+
+    @property
+    def outcome(self) -> str:
+        if self.close_reason not in (None, "finished"):
+            return "interrupted"
+        if self.entry_points_ok == 0 or self.storage_errors:
+            return "failed"
+        return "ok"
 
     def stats(self) -> CrawlStats:
         return CrawlStats(
@@ -52,6 +76,7 @@ class CrawlReport:
             new_articles=self.new_articles,
             errors=len(self.errors),
             error_messages=tuple(self.errors),
+            outcome=self.outcome,
         )
 
 
@@ -63,6 +88,13 @@ def _describe(failure: Failure) -> str:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _sort_date(link: Link) -> datetime:
+    """Oldest first; an undated link sorts last (likely the newest)."""
+    return (
+        _aware(link.hints.published) if link.hints.published else datetime.max.replace(tzinfo=UTC)
+    )
 
 
 class SourceSpider(scrapy.Spider):
@@ -87,6 +119,8 @@ class SourceSpider(scrapy.Spider):
         lookback = source.politeness(politeness).lookback
         self.oldest = datetime.now(UTC) - lookback if lookback else None
         self.scheduled: set[str] = set()
+        self.budget = source.politeness(politeness).max_new_per_cycle
+        self.auth: dict[str, bytes] = {}  # host → Basic credentials from the config's URLs
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for kind, urls in zip(
@@ -104,38 +138,48 @@ class SourceSpider(scrapy.Spider):
         ):
             yield request
 
+    def _without_userinfo(self, url: str) -> str:
+        """Scrapy refuses user:password@ in a URL: it goes as a Basic Authorization header
+        instead, to every request on that host (feeds and articles alike)."""
+        parts = urlsplit(url)
+        if parts.username is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        self.auth[host.lower()] = basic_auth_header(
+            unquote(parts.username), unquote(parts.password or "")
+        )
+        return urlunsplit(parts._replace(netloc=host))
+
+    def _headers(self, url: str) -> dict[str, Any]:
+        auth = self.auth.get(host_of(url))
+        return {"Authorization": auth} if auth else {}
+
     def _entry_request(self, url: str, kind: str, conditional: bool = True) -> scrapy.Request:
         etag, last_modified = self.storage.validators(url) if conditional else (None, None)
+        target = self._without_userinfo(url)
         # max-age=0: no cache on the way may answer for the site (PITFALLS.md).
-        headers = {"Cache-Control": "max-age=0"}
+        headers = {"Cache-Control": "max-age=0", **self._headers(target)}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         return scrapy.Request(
-            url,
+            target,
             callback=self.parse_entry,
             errback=self.entry_failed,
             headers=headers,
-            cb_kwargs={"kind": kind},
+            cb_kwargs={"kind": kind, "entry": url},
             meta={"handle_httpstatus_list": [304]},
             dont_filter=True,
             priority=10,
         )
 
-    def parse_entry(self, response: Response, kind: str) -> Iterator[scrapy.Request]:
+    def parse_entry(self, response: Response, kind: str, entry: str) -> Iterator[scrapy.Request]:
         self.report.pages += 1
         self.report.entry_points_ok += 1
         if response.status == 304:
             self.logger.debug("%s unchanged", response.url)
             return
-        etag = response.headers.get("ETag")
-        last_modified = response.headers.get("Last-Modified")
-        if etag or last_modified:
-            self.report.validators[response.request.url if response.request else response.url] = (
-                etag.decode("latin-1") if etag else None,
-                last_modified.decode("latin-1") if last_modified else None,
-            )
         try:
             if kind == "feed":
                 links: Iterable[Link] = parse_feed(response.body, response.url)
@@ -155,15 +199,25 @@ class SourceSpider(scrapy.Spider):
             self.report.entry_points_ok -= 1
             self._error(f"{kind} {response.url}: {exc}")
             return
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if etag or last_modified:
+            self.report.validators[entry] = (
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None,
+            )
         # follow applies to listings and sitemaps; a feed lists articles only.
-        yield from self._article_requests(links, follow=kind != "feed")
+        yield from self._article_requests(links, follow=kind != "feed", entry=entry)
 
     def entry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         self._error(f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {_describe(failure)}")
 
-    def _article_requests(self, links: Iterable[Link], follow: bool) -> Iterator[scrapy.Request]:
+    def _article_requests(
+        self, links: Iterable[Link], follow: bool, entry: str | None = None
+    ) -> Iterator[scrapy.Request]:
         wanted: dict[str, tuple[Link, str]] = {}
+        needs = self.report.needs.setdefault(entry, set()) if entry else set()
         for link in links:
             if not on_hosts(link.url, self.hosts):
                 continue
@@ -173,17 +227,32 @@ class SourceSpider(scrapy.Spider):
                 continue
             canonical = canonical_url(link.url)
             key = article_id(canonical)
+            needs.add(key)
             if key not in self.scheduled and key not in wanted:
                 wanted[key] = (link, canonical)
         known = self.storage.known_ids(wanted)
-        for key, (link, canonical) in wanted.items():
-            if key in known:
-                continue
+        self.report.handled.update(known)
+        fresh = [(key, item) for key, item in wanted.items() if key not in known]
+        if len(fresh) > self.budget:
+            # A backfill: the oldest first (an event is told by the first article that
+            # revealed it); the rest wait for the next cycles, their answer's validators
+            # unsaved so that the next cycle reads it in full again.
+            fresh.sort(key=lambda pair: _sort_date(pair[1][0]))
+            self.logger.info(
+                "%s: %d new links, %d fetched this cycle (crawl.max_new_per_cycle)",
+                self.source.name,
+                len(fresh),
+                self.budget,
+            )
+            fresh = fresh[: self.budget]
+        self.budget -= len(fresh)
+        for key, (link, canonical) in fresh:
             self.scheduled.add(key)
             yield scrapy.Request(
                 link.url,
                 callback=self.parse_article,
                 errback=self.article_failed,
+                headers=self._headers(link.url),
                 cb_kwargs={"canonical": canonical, "hints": link.hints},
             )
 
@@ -201,17 +270,31 @@ class SourceSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        key = article_id(request.cb_kwargs["canonical"])
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or the host fence said no: a decision, not a failure.
             self.logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            self.report.handled.add(key)
             return
         message = _describe(failure)
-        canonical = request.cb_kwargs["canonical"]
-        self.storage.record_fetch_failure(
-            article_id(canonical), self.source.name, request.url, message
-        )
         self._error(f"article {request.url}: {message}")
+        try:
+            self.storage.record_fetch_failure(key, self.source.name, request.url, message)
+        except StorageError as exc:
+            self.storage_failed(f"article {request.url}: {exc}")
+            return
+        self.report.handled.add(key)
+
+    def storage_failed(self, message: str) -> None:
+        """The database refused a write (locked, disk full): the run fails, the link stays
+        unhandled so that its answer is read again next cycle."""
+        self.report.storage_errors += 1
+        self._error(message)
+
+    def closed(self, reason: str) -> None:
+        self.report.close_reason = reason
 
     def _error(self, message: str) -> None:
-        self.logger.warning("%s: %s", self.source.name, message)
+        # One line per source and cycle is logged by the runner; each error only at -vv.
+        self.logger.debug("%s: %s", self.source.name, message)
         self.report.errors.append(message)

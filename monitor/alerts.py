@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from collections.abc import Iterable, Sequence
+import os
+import socket
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from monitor.digest import KIND_WORDS, day_span, markdown_escape, web_url
 from monitor.errors import ConfigError
+from monitor.redact import Redactor
 from monitor.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class Channel:
     display: str  # the URL with its secrets masked, for logs and output
     format: str  # "markdown", "html" or "text"
     max_body: int
+    secrets: frozenset[str] = frozenset()  # what Apprise masks in this URL
 
 
 def channel_key(url: str) -> str:
@@ -84,51 +87,52 @@ def load_channels(urls: Sequence[str], where: str) -> list[Channel]:
     for index, url in enumerate(urls):
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
-            masked = Redactor([url]).redact(url)
-            raise ConfigError(f"{where}[{index}]: not a usable Apprise URL: {masked}")
+            scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
+            raise ConfigError(f"{where}[{index}]: not a usable Apprise URL ({scheme}://…)")
         scheme = url.split("://", 1)[0].lower()
         fmt = (
             "html" if scheme in EMAIL_SCHEMES else "markdown" if scheme in CHAT_SCHEMES else "text"
         )
         channels.append(
-            Channel(channel_key(url), url, plugin.url(privacy=True), fmt, plugin.body_maxlen)
+            Channel(
+                channel_key(url),
+                url,
+                plugin.url(privacy=True),
+                fmt,
+                plugin.body_maxlen,
+                frozenset(channel_secrets(url)),
+            )
         )
     return channels
 
 
-class Redactor(logging.Filter):
-    """Masks every secret-looking part of the configured URLs in text and log records.
+def channel_secrets(url: str) -> set[str]:
+    """The parts of an Apprise URL that Apprise itself masks (tokens, passwords, keys).
 
-    Apprise and urllib3 print bot tokens and passwords at DEBUG; whatever the level,
-    nothing that came from a channel URL (tokens, passwords, user names, keys) gets out.
+    Apprise knows, per plugin, which parts are private: it passes each through
+    ``URLBase.pprint`` when asked for ``url(privacy=True)``. Recording those calls gives
+    exactly the secrets, without a scheme list of our own.
     """
+    import apprise
+    from apprise.url import URLBase
 
-    def __init__(self, urls: Iterable[str]) -> None:
-        super().__init__()
-        secrets: set[str] = set()
-        for url in urls:
-            rest = url.split("://", 1)[-1]
-            secrets.add(rest)
-            for part in re.split(r"[/:@?&=#,]", rest):
-                part = unquote(part)
-                if len(part) >= 5:
-                    secrets.add(part)
-        self._pattern = (
-            re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
-            if secrets
-            else None
-        )
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        return {url.split("://", 1)[-1]}
+    found: set[str] = set()
+    original = URLBase.pprint
 
-    def redact(self, text: str) -> str:
-        return self._pattern.sub("***", text) if self._pattern else text
+    def recording(content: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(content, str) and content:
+            found.add(content)
+        return original(content, *args, **kwargs)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is not None:
-            message = record.getMessage()
-            redacted = self.redact(message)
-            if redacted != message:
-                record.msg, record.args = redacted, None
-        return True
+    URLBase.pprint = staticmethod(recording)  # type: ignore[method-assign,assignment]
+    try:
+        plugin.url(privacy=True)
+    finally:
+        URLBase.pprint = staticmethod(original)  # type: ignore[method-assign,assignment]
+    return found
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -198,12 +202,34 @@ def _fit(title: str, body: str, limit: int) -> str:
 # -- sending -----------------------------------------------------------------------------
 
 
-def send(channel: Channel, title: str, body: str, redactor: Redactor | None = None) -> str | None:
-    """Send one message to one channel; None when it was accepted, else the reason."""
+def send(
+    channel: Channel,
+    title: str,
+    body: str,
+    *,
+    timeout: float = 30.0,
+    message_id: str | None = None,
+) -> str | None:
+    """Send one message to one channel; None when it was accepted, else the reason.
+
+    ``timeout`` replaces Apprise's 4 s read timeout: a receiver that accepts late must not
+    count as failed (it would be sent again every cycle). Where the plugin sends headers
+    (webhooks, email), ``message_id`` goes along as ``X-Newsmon-Message-Id`` (and
+    ``Idempotency-Key``) so the receiver can recognise a repeat.
+    """
     import apprise
 
+    plugin = apprise.Apprise.instantiate(channel.url)
+    if plugin is None:  # load_channels checked it; the URL cannot have changed
+        return "not a usable Apprise URL"
+    plugin.socket_read_timeout = plugin.socket_connect_timeout = timeout
+    headers = getattr(plugin, "headers", None)
+    if message_id and isinstance(headers, dict):
+        headers["X-Newsmon-Message-Id"] = message_id
+        if channel.format != "html":  # an HTTP convention; mail has no use for it
+            headers["Idempotency-Key"] = message_id
     notifier = apprise.Apprise()
-    notifier.add(channel.url)
+    notifier.add(plugin)
     formats = {
         "markdown": apprise.NotifyFormat.MARKDOWN,
         "html": apprise.NotifyFormat.HTML,
@@ -221,7 +247,7 @@ def send(channel: Channel, title: str, body: str, redactor: Redactor | None = No
         if entry.level in ("WARNING", "ERROR")
     ]
     reason = "; ".join(dict.fromkeys(reasons)) or "the service did not accept the message"
-    return (redactor or Redactor([channel.url])).redact(reason)
+    return Redactor(channel.secrets | {channel.url}).redact(reason)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -243,36 +269,47 @@ def deliver_due(
     *,
     templates: Path | None = None,
     max_attempts: int = 10,
+    timeout: float = 30.0,
     ignore_backoff: bool = False,
+    subject_prefix: str = "",
     now: datetime | None = None,
 ) -> DeliveryReport:
-    """Try every message that is due, channel by channel, and record each outcome.
+    """Try every message that is due (only those whose subject starts with
+    ``subject_prefix``, when given), one at a time, and record each outcome.
 
-    A message is marked sent only after its channel accepted it: a crash in between
-    means it is sent again (at least once), never that it is lost.
+    ``channels`` must be every channel of the configuration: a message for a channel not
+    among them is given up as no longer configured. Each message is claimed in the
+    database before it is sent, so a second process delivering from the same database
+    never sends it too. A message is marked sent only after its channel accepted it: a
+    crash in between means it is sent again (at least once), never that it is lost.
     """
     now = now or datetime.now(UTC)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     by_key = {channel.key: channel for channel in channels}
-    redactor = Redactor(channel.url for channel in channels)
     sent = failed = dead = 0
     errors: list[str] = []
-    for message in storage.due_messages(now, ignore_backoff=ignore_backoff):
+    last_id = 0
+    while message := storage.claim_next(
+        owner, now, last_id, ignore_backoff=ignore_backoff, subject_prefix=subject_prefix
+    ):
+        last_id = message["id"]
         channel = by_key.get(message["channel"])
         if channel is None:
-            storage.mark_failed(message["id"], "the channel is no longer configured", None)
+            storage.give_up(message["id"], "the channel is no longer configured")
             dead += 1
             continue
         if message["event_id"] is not None:
             event = storage.event(message["event_id"])
             if event is None or not event["articles"]:
-                storage.mark_failed(message["id"], "the event no longer exists", None)
+                storage.give_up(message["id"], "the event no longer exists")
                 dead += 1
                 continue
             purpose = "update" if message["subject"].endswith(":held") else "alert"
             title, body = render_alert(event, channel.format, templates, purpose)
         else:
             title, body = message["title"], message["body"]
-        error = send(channel, title, body, redactor)
+        message_id = f"newsmon-{channel.key}-{message['subject']}"
+        error = send(channel, title, body, timeout=timeout, message_id=message_id)
         if error is None:
             storage.mark_sent(message["id"])
             sent += 1
@@ -295,9 +332,10 @@ def deliver_due(
     return DeliveryReport(sent, failed, dead, tuple(errors))
 
 
-def probe_channels(channels: Sequence[Channel]) -> list[tuple[Channel, str | None]]:
+def probe_channels(
+    channels: Sequence[Channel], timeout: float = 30.0
+) -> list[tuple[Channel, str | None]]:
     """Send a test message to every channel; each channel's result, None meaning success."""
-    redactor = Redactor(channel.url for channel in channels)
     title = "newsmon test message"
     body = "If you can read this, newsmon can reach you on this channel."
-    return [(channel, send(channel, title, body, redactor)) for channel in channels]
+    return [(channel, send(channel, title, body, timeout=timeout)) for channel in channels]

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from monitor.config import Config, load_config
-from monitor.errors import NewsmonError
+from monitor.errors import Interrupted, NewsmonError
 from monitor.models import Document
 
 logger = logging.getLogger(__name__)
@@ -50,16 +50,23 @@ def _setup_logging(verbose: int, log_format: str, daemon: bool) -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    # Scrapy and APScheduler narrate every request and job at INFO: only when asked twice.
-    for name in ("scrapy", "apscheduler"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    # Scrapy and APScheduler narrate every request and job at INFO, and Scrapy prints a
+    # traceback for every unreachable page: our own one line per source says it; their
+    # words only when asked twice.
+    for name in ("scrapy", "apscheduler", "twisted", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
 
 
 def _redact_logs(config: Config) -> None:
-    """No log line may carry a secret from a channel URL, whatever the level."""
-    from monitor.alerts import Redactor
+    """No log line may carry a secret, whatever the level: no ``${VAR}`` value, no URL
+    password, nothing Apprise considers private in a channel URL."""
+    from monitor.alerts import channel_secrets
+    from monitor.redact import Redactor
 
-    redactor = Redactor([*config.notify.alerts, *config.notify.digest])
+    secrets = set(config.secrets)
+    for url in [*config.notify.alerts, *config.notify.digest]:
+        secrets |= channel_secrets(url)
+    redactor = Redactor(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     # Apprise and urllib3 print bot tokens at DEBUG (PITFALLS.md).
@@ -68,8 +75,9 @@ def _redact_logs(config: Config) -> None:
 
 
 class _Context:
-    def __init__(self, config_path: str) -> None:
+    def __init__(self, config_path: str, verbose: int = 0) -> None:
         self.config_path = config_path
+        self.verbose = verbose
         self._config: Config | None = None
 
     @property
@@ -86,7 +94,35 @@ class _Context:
         return self.config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Global options may also follow the command (`newsmon status --config x.yaml`)."""
+
+    GLOBAL = ("--config", "--log-format")
+    FLAGS = ("-v", "-vv", "-vvv", "--verbose")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        hoisted: list[str] = []
+        rest: list[str] = []
+        index = 0
+        while index < len(args):
+            arg = args[index]
+            if arg == "--":
+                rest += args[index:]
+                break
+            if arg in self.GLOBAL and index + 1 < len(args):
+                hoisted += args[index : index + 2]
+                index += 2
+                continue
+            if arg.startswith(tuple(f"{name}=" for name in self.GLOBAL)) or arg in self.FLAGS:
+                hoisted.append(arg)
+            else:
+                rest.append(arg)
+            index += 1
+        return super().parse_args(ctx, hoisted + rest)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsmon", message="newsmon %(version)s")
 @click.option(
     "--config",
     "config_path",
@@ -106,7 +142,7 @@ class _Context:
 def cli(ctx: click.Context, config_path: str, verbose: int, log_format: str) -> None:
     """newsmon: watch news sites and hear once about each event you care about."""
     _setup_logging(verbose, log_format, daemon=ctx.invoked_subcommand == "run")
-    ctx.obj = _Context(config_path)
+    ctx.obj = _Context(config_path, verbose)
 
 
 @cli.command()
@@ -116,16 +152,26 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
     """Run one full cycle now: crawl, extract and store (failed sources are reported)."""
     from monitor.runner import crawl_cycle
 
-    report = crawl_cycle(obj.config, sources)
+    try:
+        report = crawl_cycle(obj.config, sources)
+    except Interrupted:
+        click.echo("interrupted: what was fetched is stored; the rest next time", err=True)
+        sys.exit(130)
+    for warning in obj.config.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for stats in report.crawls:
-        click.echo(
+        line = (
             f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "
             f"{stats.new_articles} new, {stats.errors} errors, {stats.seconds:.1f} s"
         )
-        for message in stats.error_messages[:5]:
-            click.echo(f"  error: {message}", err=True)
-        if len(stats.error_messages) > 5:
-            click.echo(f"  … and {len(stats.error_messages) - 5} more errors", err=True)
+        if stats.outcome == "failed":
+            first = stats.error_messages[0] if stats.error_messages else "no response"
+            line += f" — FAILED: {first}"
+        click.echo(line)
+        # the errors themselves with -v; one line per source is enough otherwise
+        if obj.verbose:
+            for message in stats.error_messages[:20]:
+                click.echo(f"  error: {message}", err=True)
     matching = report.matching
     click.echo(
         f"matching: {matching.checked} articles checked, {matching.matched} matched, "
@@ -181,10 +227,14 @@ def status(obj: _Context) -> None:
     now = datetime.now(UTC)
     with Storage(config.database) as storage:
         click.echo(f"database: {config.database}")
+        for warning in config.warnings:
+            click.echo(f"warning: {warning}")
         for source in config.sources:
             state = storage.source_status(source.name)
             if state.last_run is None:
                 result = "not crawled yet"
+            elif state.last_run.outcome == "interrupted":
+                result = "INTERRUPTED (stopped mid-crawl; the rest at the next run)"
             elif state.consecutive_failures:
                 result = (
                     f"FAILING ({state.consecutive_failures}x): {state.last_error or 'no response'}"
@@ -217,12 +267,12 @@ def status(obj: _Context) -> None:
         f"({outbox['retrying']} retrying), {outbox['sent']} sent, {outbox['dead']} dead"
     )
     if dead:
-        from monitor.alerts import Redactor, channel_key
+        from monitor.runner import all_channels
 
-        names = {channel_key(url): url for url in [*config.notify.alerts, *config.notify.digest]}
-        redactor = Redactor(names.values())
+        alerts, digests = all_channels(config)
+        names = {channel.key: channel.display for channel in [*alerts, *digests]}
         for message in dead[:10]:
-            where = redactor.redact(names.get(message["channel"], "a removed channel"))
+            where = names.get(message["channel"], "a removed channel")
             click.echo(
                 f"  dead: {message['subject']} to {where} after {message['attempts']} tries: "
                 f"{message['last_error']}"
@@ -401,11 +451,17 @@ def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
     with Storage(obj.config.database) as storage:
         found = storage.events(since.date() if since else None)
     if not found and not as_json:
-        click.echo("no events yet")
+        click.echo(f"no events since {since:%Y-%m-%d}" if since else "no events yet")
     for event in found:
         if as_json:
-            # "date" as in `check --json`: the day of the meeting (its first day)
-            click.echo(json.dumps({"date": event["first_day"], **event}, ensure_ascii=False))
+            # "date" as in `check --json`: the day of the meeting (its first day); flags
+            # are true/false as there
+            record = {"date": event["first_day"], **event, "exact": bool(event["exact"])}
+            record["articles"] = [
+                {**article, "announcement": bool(article["announcement"])}
+                for article in event["articles"]
+            ]
+            click.echo(json.dumps(record, ensure_ascii=False))
             continue
         days = event["first_day"]
         if event["last_day"] != event["first_day"]:
@@ -448,7 +504,7 @@ def rematch(obj: _Context) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write it here: HTML, or Markdown for .md, plain text for .txt.",
+    help="Write it here: HTML, or Markdown for .md, plain text for .txt; - for stdout (HTML).",
 )
 @click.option("--send", is_flag=True, help="Send it to the notify.digest channels.")
 @click.pass_obj
@@ -463,17 +519,24 @@ def digest(obj: _Context, week: str | None, out: Path | None, send: bool) -> Non
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     built = build_digest(obj.config, week)
-    if out is not None:
+    if out is not None and str(out) == "-":
+        click.echo(built.html)
+    elif out is not None:
         suffix = out.suffix.lower()
         body = built.markdown if suffix == ".md" else built.text if suffix == ".txt" else built.html
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body, encoding="utf-8")
         click.echo(f"wrote {out}")
     if send:
+        if not obj.config.notify.digest:
+            click.echo("digest: not sent: no digest channel configured (notify.digest)", err=True)
+            sys.exit(1)
         report = send_digest(obj.config, built, week)
         click.echo(f"digest: {report.sent} sent, {report.failed} to retry, {report.dead} given up")
         for message in report.errors:
             click.echo(f"  error: {message}", err=True)
+        if report.failed or report.dead:
+            sys.exit(1)
     if out is None and not send:
         click.echo(built.text)
 
@@ -500,7 +563,7 @@ def notify(obj: _Context, send_test: bool) -> None:
         return
     unique = list({channel.key: channel for channel in channels}.values())
     failures = 0
-    for channel, error in probe_channels(unique):
+    for channel, error in probe_channels(unique, config.notify.timeout):
         if error is None:
             click.echo(f"ok      {channel.display}")
         else:
@@ -519,8 +582,11 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Interrupted:
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except NewsmonError as exc:
         click.echo(f"newsmon: error: {exc}", err=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,14 +33,19 @@ from monitor.errors import ConfigError
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Secrets shorter than this are not masked: they would mask ordinary words everywhere.
+MIN_SECRET = 4
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'15m' → 15 minutes; a bare number is seconds; 0 is allowed."""
+    """'15m' → 15 minutes. A unit is required (a bare 15 was silently 15 seconds), except
+    for 0, which means "none" wherever a duration can be switched off."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        if value == 0:
+            return timedelta(0)
+        raise ValueError(f"{value!r} needs a unit: {value}s, {value}m, {value}h or {value}d")
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 14d")
@@ -72,6 +78,15 @@ class Politeness(_Strict):
         timedelta(0),
         description="articles a feed or sitemap dates older than this are not fetched; 0 = all",
     )
+    max_new_per_cycle: int = Field(
+        300,
+        ge=1,
+        description="new article pages fetched per source and cycle; the rest, next cycle",
+    )
+    min_every: Duration = Field(
+        timedelta(minutes=1),
+        description="shortest `every` allowed for a site (loopback hosts are exempt)",
+    )
 
 
 class SourcePoliteness(_Strict):
@@ -84,6 +99,8 @@ class SourcePoliteness(_Strict):
     timeout: float | None = Field(None, gt=0, le=600)
     max_page_size: int | None = Field(None, gt=0)
     lookback: Duration | None = None
+    max_new_per_cycle: int | None = Field(None, ge=1)
+    min_every: Duration | None = None
 
 
 class Source(_Strict):
@@ -142,8 +159,16 @@ class Source(_Strict):
 
     @property
     def hosts(self) -> frozenset[str]:
-        """host[:port] of every configured URL: the only hosts articles are followed on."""
-        return frozenset(urlsplit(url).netloc.lower() for url in self.start_urls)
+        """host[:port] of every configured URL (without any user:password@): the only
+        hosts articles are followed on."""
+        return frozenset(urlsplit(url).netloc.lower().rsplit("@", 1)[-1] for url in self.start_urls)
+
+    @property
+    def on_loopback(self) -> bool:
+        return all(
+            (urlsplit(url).hostname or "") in ("localhost", "127.0.0.1", "::1")
+            for url in self.start_urls
+        )
 
     def politeness(self, defaults: Politeness) -> Politeness:
         """The crawl settings for this source: its overrides over the global defaults."""
@@ -167,6 +192,12 @@ class Notify(_Strict):
     )
     templates: Path | None = Field(None, description="directory of templates overriding ours")
     max_attempts: int = Field(10, ge=1, le=100, description="tries before a message is dead")
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="seconds a channel may take to accept a message (Apprise's own is 4)",
+    )
 
 
 class Schedule(_Strict):
@@ -183,6 +214,13 @@ class Schedule(_Strict):
     def _cron(cls, expr: str) -> str:
         if len(expr.split()) != 5:
             raise ValueError(f"{expr!r} is not a 5-field cron expression")
+        # The daemon builds its trigger the same way: what passes here starts there.
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(expr, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"{expr!r} is not a valid cron expression: {exc}") from None
         return expr
 
     @field_validator("timezone")
@@ -206,6 +244,13 @@ class Config(_Strict):
     crawl: Politeness = Field(default_factory=Politeness)
     notify: Notify = Field(default_factory=Notify)
     schedule: Schedule = Field(default_factory=Schedule)
+    _secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Every value that came from ``${VAR}`` and every user:password of a URL: what
+        no log line, stored error or output may show."""
+        return self._secrets
 
     @field_validator("sources")
     @classmethod
@@ -217,6 +262,29 @@ class Config(_Strict):
             seen.add(source.name)
         return sources
 
+    @model_validator(mode="after")
+    def _not_too_often(self) -> Config:
+        for index, source in enumerate(self.sources):
+            least = source.politeness(self.crawl).min_every
+            if source.every < least and not source.on_loopback:
+                raise ValueError(
+                    f"sources.{index}.every: {source.every} is more often than "
+                    f"crawl.min_every ({least}); set min_every for this source to allow it"
+                )
+        return self
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes a valid config useless: it watches nothing or tells nobody."""
+        found = []
+        if not self.sources:
+            found.append("no sources configured: nothing is watched")
+        if not self.topics:
+            found.append("no topics configured: nothing can match")
+        if not self.notify.alerts:
+            found.append("no alert channels (notify.alerts): events are stored but nobody is told")
+        return found
+
     def source(self, name: str) -> Source:
         for source in self.sources:
             if source.name == name:
@@ -225,22 +293,41 @@ class Config(_Strict):
         raise ConfigError(f"no source named {name!r} (configured: {known})")
 
 
-def _substitute(value: Any, env: Mapping[str, str], path: str) -> Any:
-    """Replace ${VAR} in every string of the parsed YAML."""
+def _substitute(value: Any, env: Mapping[str, str], path: str, used: set[str]) -> Any:
+    """Replace ${VAR} in every string of the parsed YAML; collect the values in ``used``."""
     if isinstance(value, dict):
-        return {k: _substitute(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {
+            k: _substitute(v, env, f"{path}.{k}" if path else str(k), used)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_substitute(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_substitute(v, env, f"{path}[{i}]", used) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def lookup(match: re.Match[str]) -> str:
             name = match[1]
             if name not in env:
                 raise ConfigError(f"{path}: environment variable {name} is not set")
+            used.add(env[name])
             return env[name]
 
         return _VAR.sub(lookup, value)
     return value
+
+
+def _userinfo(config: Config) -> set[str]:
+    """user:password parts of every URL in the config, whole and each half."""
+    found: set[str] = set()
+    urls = [*config.notify.alerts, *config.notify.digest]
+    for source in config.sources:
+        urls += source.start_urls
+    for url in urls:
+        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+        if "@" in netloc:
+            userinfo = netloc.rsplit("@", 1)[0]
+            found.add(userinfo)
+            found.update(unquote(part) for part in userinfo.split(":", 1))
+    return found
 
 
 def _describe(error: ValidationError) -> str:
@@ -269,7 +356,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    raw = _substitute(raw, os.environ if env is None else env, "")
+    used: set[str] = set()
+    raw = _substitute(raw, os.environ if env is None else env, "", used)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -284,4 +372,6 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if templates is not None and not templates.is_absolute():
         notify = config.notify.model_copy(update={"templates": path.parent.resolve() / templates})
         config = config.model_copy(update={"notify": notify})
+    # Short values (a chat id of "1", a flag) would mask ordinary words everywhere.
+    config._secrets = frozenset(v for v in used | _userinfo(config) if len(v) >= MIN_SECRET)
     return config

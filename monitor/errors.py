@@ -5,7 +5,9 @@
     ├── StorageError          the database cannot be opened or written
     ├── FetchError            a page could not be fetched (HTTP status, timeout, refused)
     ├── ExtractError          a fetched page has no article text; ``reason`` says why
-    └── DeliveryError         a notification channel refused a message
+    ├── DeliveryError         a notification channel refused a message
+    ├── StartError            the daemon cannot start (another one runs, a job cannot be set)
+    └── Interrupted           SIGINT/SIGTERM stopped a command; what it did is recorded
 
 Expected outcomes (an article that does not match, a feed with nothing new) are
 return values, not exceptions. The CLI turns these into one line and an exit code.
@@ -39,3 +41,11 @@ class ExtractError(NewsmonError):
 
 class DeliveryError(NewsmonError):
     """A notification channel did not accept a message."""
+
+
+class StartError(NewsmonError):
+    """The daemon cannot start: another daemon holds the database, or scheduling failed."""
+
+
+class Interrupted(NewsmonError):
+    """A command was stopped by SIGINT or SIGTERM after recording what it had done."""

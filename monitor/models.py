@@ -86,6 +86,8 @@ class CrawlStats:
     new_articles: int
     errors: int
     error_messages: tuple[str, ...] = ()
+    # "ok", "failed" (not read, or its pages not stored) or "interrupted" (stopped mid-crawl)
+    outcome: str = "ok"
 
     @property
     def seconds(self) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,8 +18,9 @@ from typing import Any, TypeVar
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
 from monitor.digest import Digest, last_complete_week, parse_week, render_digest
-from monitor.errors import FetchError
+from monitor.errors import ExtractError, FetchError, Interrupted, StorageError
 from monitor.models import CrawlStats, Document
+from monitor.redact import Redactor
 from monitor.storage import Storage
 from monitor.topic import CompiledTopic, load_topics
 
@@ -68,42 +70,61 @@ async def crawl_sources(
         )
         jobs.append((source, report, task))
     results = await asyncio.gather(*(task for _, _, task in jobs), return_exceptions=True)
+    # Errors may quote a feed URL with a key or a password in it: never store those.
+    redact = Redactor(config.secrets).redact
     all_stats = []
     for (source, report, _), result in zip(jobs, results, strict=True):
         if isinstance(result, BaseException):
             logger.error("%s: crawl crashed: %r", source.name, result)
             report.errors.append(f"crawl crashed: {result!r}")
-        storage.save_validators(report.validators)
+        report.errors[:] = [redact(error) for error in report.errors]
         stats = report.stats()
-        failed = report.entry_points_ok == 0
-        failures_before = storage.record_crawl(stats, failed=failed)
-        logger.info(
-            "%s: %d pages, %d articles fetched, %d new, %d errors, %.1f s%s",
-            stats.source,
-            stats.pages,
-            stats.articles_fetched,
-            stats.new_articles,
-            stats.errors,
-            stats.seconds,
-            " (source failing)" if failed else "",
-        )
-        _health_notice(storage, source, stats, failed, failures_before, notify)
+        try:
+            storage.save_validators(report.complete_validators())
+            failures_before = storage.record_crawl(stats)
+            _health_notice(storage, source, stats, failures_before, notify)
+        except StorageError as exc:
+            # Disk full or locked: nothing of this run could be recorded, and no validator
+            # was saved, so the next cycle reads everything again.
+            stats = replace(
+                stats,
+                outcome="failed",
+                errors=stats.errors + 1,
+                error_messages=(f"run not recorded: {exc}", *stats.error_messages),
+            )
+        _log_run(stats)
         all_stats.append(stats)
     return all_stats
+
+
+def _log_run(stats: CrawlStats) -> None:
+    """One line per source and cycle, at INFO (the daemon's level; a one-off crawl prints
+    its own); the first error says why a source failed."""
+    line = (
+        f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "
+        f"{stats.new_articles} new, {stats.errors} errors, {stats.seconds:.1f} s"
+    )
+    if stats.outcome == "ok":
+        logger.info("%s", line)
+    elif stats.outcome == "interrupted":
+        logger.info("%s (interrupted: the rest next time)", line)
+    else:
+        first = stats.error_messages[0] if stats.error_messages else "no response"
+        logger.info("%s (source failing: %s)", line, first)
 
 
 def _health_notice(
     storage: Storage,
     source: Source,
     stats: CrawlStats,
-    failed: bool,
     failures_before: int,
     channels: Sequence[str],
 ) -> None:
     """Tell once when a source starts failing and once when it recovers; also when a
     source that answers has long stopped yielding articles (its layout may have changed)."""
-    if not channels:
+    if not channels or stats.outcome == "interrupted":
         return
+    failed = stats.outcome == "failed"
     when = stats.started_at.strftime("%Y-%m-%d %H:%M UTC")
     if failed and failures_before == 0:
         reason = stats.error_messages[0] if stats.error_messages else "no response"
@@ -147,7 +168,8 @@ def asyncio_reactor() -> Any:
 
 
 def crawler_runner(config: Config) -> Any:
-    """A long-lived AsyncCrawlerRunner, for a daemon that must stop every crawl at once."""
+    """An AsyncCrawlerRunner that can stop every crawl it runs at once."""
+    asyncio_reactor()  # before Scrapy imports any other reactor
     from scrapy.crawler import AsyncCrawlerRunner
 
     from crawler.settings import scrapy_settings
@@ -155,20 +177,46 @@ def crawler_runner(config: Config) -> Any:
     return AsyncCrawlerRunner(scrapy_settings(config.crawl))
 
 
-def run_once(job: Callable[[], Awaitable[T]]) -> T:
-    """Run one coroutine job on the asyncio reactor and return its result (CLI commands)."""
+def run_once(
+    job: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[object]] | None = None
+) -> T:
+    """Run one coroutine job on the asyncio reactor and return its result (CLI commands).
+
+    On SIGINT/SIGTERM the reactor shuts down; ``stop`` is awaited first, then the job is
+    let finish (so a crawl records what it did), and ``Interrupted`` is raised.
+    """
     from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet.defer import Deferred
+    from twisted.internet.error import ReactorNotRunning
     from twisted.python.failure import Failure
 
     reactor = asyncio_reactor()
     outcome: dict[str, Any] = {}
+    running: list[Deferred[Any]] = []
 
     def finish(result: Any) -> None:
         outcome["failure" if isinstance(result, Failure) else "value"] = result
-        reactor.stop()
+        with suppress(ReactorNotRunning):
+            reactor.stop()
 
-    reactor.callWhenRunning(lambda: deferred_from_coro(job()).addBoth(finish))
+    def begin() -> None:
+        running.append(deferred_from_coro(job()).addBoth(finish))
+
+    def on_shutdown() -> Deferred[Any] | None:
+        if outcome or not running:
+            return None  # the job is done: this is its own stop
+        outcome["interrupted"] = True
+        logger.warning("interrupted: stopping")
+        waiting: Deferred[Any] = deferred_from_coro(stop()) if stop else Deferred()
+        if not stop:
+            waiting.callback(None)
+        return waiting.addBoth(lambda _: running[0])
+
+    reactor.callWhenRunning(begin)
+    reactor.addSystemEventTrigger("before", "shutdown", on_shutdown)
     reactor.run()
+    if "interrupted" in outcome:
+        raise Interrupted("interrupted")
     if "failure" in outcome:
         outcome["failure"].raiseException()
     return outcome["value"]  # type: ignore[no-any-return]
@@ -207,26 +255,31 @@ def match_stored(
             checked += 1
             published = date.fromisoformat(row["published"][:10]) if row["published"] else None
             found = match_article(row["title"], row["text"], published, topic)
-            if found is None:
-                storage.mark_checked(row["id"], topic.name)
-                continue
-            matched += 1
-            # no date in the text nor on the article: the day it was found
-            day = found.date or date.fromisoformat(row["first_seen"][:10])
-            found = replace(found, date=day)
-            event = find_event(found, storage.event_spans(topic.name, day))
-            duplicate = (
-                near_duplicate_of(row["text"], storage.event_texts(event.id)) if event else None
-            )
-            fresh = not max_age or day >= today - max_age
-            event_id, created = storage.save_match(
-                row["id"],
-                found,
-                event.id if event else None,
-                duplicate,
-                alert_channels if fresh else (),
-                tell_when_held,
-            )
+            # Deciding and saving are one transaction, so two processes matching the same
+            # database never judge an article twice nor create one meeting's event twice.
+            with storage.write():
+                if storage.is_checked(row["id"], topic.name):
+                    continue  # another process judged it meanwhile
+                if found is None:
+                    storage.mark_checked(row["id"], topic.name)
+                    continue
+                matched += 1
+                # no date in the text nor on the article: the day it was found
+                day = found.date or date.fromisoformat(row["first_seen"][:10])
+                found = replace(found, date=day)
+                event = find_event(found, storage.event_spans(topic.name, day))
+                duplicate = (
+                    near_duplicate_of(row["text"], storage.event_texts(event.id)) if event else None
+                )
+                fresh = not max_age or day >= today - max_age
+                event_id, created = storage.save_match(
+                    row["id"],
+                    found,
+                    event.id if event else None,
+                    duplicate,
+                    alert_channels if fresh else (),
+                    tell_when_held,
+                )
             if created:
                 new_events.append(event_id)
                 logger.info("new event %d: %s", event_id, row["title"])
@@ -250,29 +303,53 @@ def match_and_queue(storage: Storage, config: Config, channels: Sequence[Channel
     )
 
 
+def all_channels(config: Config) -> tuple[list[Channel], list[Channel]]:
+    """(alert channels, digest channels) of the config."""
+    return (
+        load_channels(config.notify.alerts, "notify.alerts"),
+        load_channels(config.notify.digest, "notify.digest"),
+    )
+
+
 def deliver(
-    storage: Storage, config: Config, channels: Sequence[Channel], ignore_backoff: bool = False
+    storage: Storage,
+    config: Config,
+    *,
+    ignore_backoff: bool = False,
+    subject_prefix: str = "",
 ) -> DeliveryReport:
+    """Deliver what is due. Every configured channel is known to delivery, whichever
+    kind of message is being sent: "no longer configured" means not in the config."""
+    alerts, digests = all_channels(config)
     return deliver_due(
         storage,
-        channels,
+        [*alerts, *digests],
         templates=config.notify.templates,
         max_attempts=config.notify.max_attempts,
+        timeout=config.notify.timeout,
         ignore_backoff=ignore_backoff,
+        subject_prefix=subject_prefix,
     )
 
 
 def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
     """One full cycle now, for the named sources (all when none are named): crawl, match,
-    queue alerts, and deliver everything undelivered (backoff waived: the user asked)."""
+    queue alerts, and deliver everything undelivered (backoff waived: the user asked).
+
+    Interrupted (SIGINT/SIGTERM), the crawl records what it did and ``Interrupted``
+    is raised before matching.
+    """
     sources = [config.source(name) for name in names] if names else list(config.sources)
-    channels = load_channels(config.notify.alerts, "notify.alerts")
+    channels, _ = all_channels(config)
     storage = Storage(config.database)
     try:
         keys = [channel.key for channel in channels]
-        crawls = run_once(lambda: crawl_sources(config, sources, storage, notify=keys))
+        runner = crawler_runner(config)
+        crawls = run_once(
+            lambda: crawl_sources(config, sources, storage, runner, notify=keys), runner.stop
+        )
         matching = match_and_queue(storage, config, channels)
-        return CycleReport(crawls, matching, deliver(storage, config, channels, True))
+        return CycleReport(crawls, matching, deliver(storage, config, ignore_backoff=True))
     finally:
         storage.close()
 
@@ -287,16 +364,16 @@ def build_digest(config: Config, week: str | None = None) -> Digest:
 
 
 def send_digest(config: Config, digest: Digest, week: str) -> DeliveryReport:
-    """Queue the digest once per digest channel, in its format, and deliver it; a channel
-    that fails keeps it queued for the next delivery run."""
-    channels = load_channels(config.notify.digest, "notify.digest")
+    """Queue the digest once per digest channel, in its format, and deliver the digests
+    that are due; a channel that fails keeps it queued for the next delivery run."""
+    _, channels = all_channels(config)
     bodies = {"html": digest.html, "markdown": digest.markdown, "text": digest.text}
     with Storage(config.database) as storage:
         for channel in channels:
             storage.enqueue_message(
                 f"digest:{week}", [channel.key], digest.subject, bodies[channel.format]
             )
-        return deliver(storage, config, channels, ignore_backoff=True)
+        return deliver(storage, config, ignore_backoff=True, subject_prefix="digest:")
 
 
 def rematch(config: Config) -> MatchReport:
@@ -346,6 +423,8 @@ def read_document(path_or_url: str) -> Document:
     from monitor.extract import extract_document, extract_text
 
     body, url = read_input(path_or_url)
+    if b"\x00" in body[:8192]:
+        raise ExtractError("binary", f"{path_or_url} is not an HTML page or a text file")
     if url is None and not _looks_like_html(body):
         return extract_text(body.decode("utf-8", errors="replace"))
     return extract_document(body, url=url)

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
+from monitor.errors import StartError
 from monitor.runner import (
     asyncio_reactor,
     build_digest,
@@ -144,6 +149,8 @@ class Daemon:
             return  # a run that was already on its way when the stop began
         keys = [channel.key for channel in self.channels]
         await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
+        if self.stopping:
+            return  # matched at the next start: what was stored is kept
         async with self.match_lock:
             await asyncio.to_thread(self._match)
         await self.deliver()
@@ -160,7 +167,7 @@ class Daemon:
 
     def _deliver(self) -> None:
         with Storage(self.config.database) as storage:
-            deliver(storage, self.config, [*self.channels, *self.digest_channels])
+            deliver(storage, self.config)
 
     async def send_digest(self) -> None:
         week = last_complete_week(datetime.now(UTC).date())
@@ -190,12 +197,62 @@ class Daemon:
 
 
 def run_daemon(config: Config) -> None:
-    """Run until SIGTERM/SIGINT; returns after a clean stop."""
+    """Run until SIGTERM/SIGINT; returns after a clean stop.
+
+    Refuses to start beside another daemon on the same database, and raises
+    ``StartError`` (exit non-zero) when the scheduler cannot start, so that a supervisor
+    restarts or reports it instead of a process that is alive and does nothing.
+    """
     from scrapy.utils.defer import deferred_from_coro
 
-    reactor = asyncio_reactor()
-    daemon = Daemon(config)
-    reactor.callWhenRunning(daemon.start)
-    # The reactor turns SIGTERM and SIGINT into a shutdown; this runs before it ends.
-    reactor.addSystemEventTrigger("before", "shutdown", lambda: deferred_from_coro(daemon.stop()))
-    reactor.run()
+    with daemon_lock(config.database):
+        for warning in config.warnings:
+            logger.warning("%s", warning)
+        reactor = asyncio_reactor()
+        daemon = Daemon(config)
+        failed: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                daemon.start()
+            except Exception as exc:
+                logger.exception("the daemon could not start")
+                failed.append(exc)
+                reactor.stop()
+
+        reactor.callWhenRunning(start)
+        # The reactor turns SIGTERM and SIGINT into a shutdown; this runs before it ends.
+        reactor.addSystemEventTrigger(
+            "before", "shutdown", lambda: deferred_from_coro(daemon.stop())
+        )
+        reactor.run()
+        if failed:
+            raise StartError(f"the daemon could not start: {failed[0]}")
+
+
+@contextmanager
+def daemon_lock(database: Path) -> Iterator[None]:
+    """Hold ``<database>.lock`` for the daemon's life: a second daemon on one database
+    would crawl and match everything twice. (``newsmon crawl`` beside a daemon is safe:
+    it takes no such lock, and the outbox and matching are claimed row by row.)"""
+    import fcntl
+
+    path = database.with_name(database.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StartError(
+                f"another newsmon daemon ({holder}) is running on {database}"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -10,9 +10,10 @@ see PITFALLS.md); every write is an idempotent upsert keyed by a stable id.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -194,12 +195,55 @@ def m003_outbox(db: Database) -> None:
     db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
 
 
+@migrations()
+def m004_owners(db: Database) -> None:
+    # A message is claimed by one delivering process (a lease that expires, so a process
+    # that died mid-send does not hold it for ever) before it is sent.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+    # ok | failed | interrupted: an interrupted run is neither a success nor a failure.
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'")
+
+
+# How long a delivering process owns a claimed message; longer than any one send.
+CLAIM_LEASE = timedelta(minutes=15)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_QUERY_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
+
+
+def fts_expression(query: str) -> tuple[str, list[str], bool]:
+    """A user's search as a safe FTS5 expression: (expression, its words, whether it is
+    plain words only). Operators OR / NOT (upper case), "phrases" and prefix* are kept;
+    everything else is a quoted word, so stray syntax never reaches FTS5."""
+    parts: list[str] = []
+    terms: list[str] = []
+    plain = True
+    for token in _QUERY_TOKEN.findall(query):
+        if token in ("OR", "NOT", "AND"):
+            # an operator needs a word on each side
+            if parts and parts[-1] not in ("OR", "NOT", "AND"):
+                parts.append(token)
+            plain = False
+            continue
+        prefix = token.endswith("*") and not token.startswith('"')
+        word = (token.strip('"').rstrip("*") if prefix else token.strip('"')).strip()
+        if not word:
+            continue
+        plain = plain and not prefix and not token.startswith('"')
+        terms.append(word)
+        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+    while parts and parts[-1] in ("OR", "NOT", "AND"):
+        parts.pop()
+    return " ".join(parts), terms, plain
 
 
 @dataclass(frozen=True)
@@ -264,13 +308,18 @@ class Storage:
         if conn.in_transaction:  # nested: part of the enclosing transaction
             yield
             return
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             yield
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite may already have rolled back (disk full): only roll back what is open.
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"database {self.path.name}: {exc}") from exc
             raise
-        conn.execute("COMMIT")
 
     # -- articles ---------------------------------------------------------------
 
@@ -374,16 +423,17 @@ class Storage:
         )
 
     def search(self, query: str, limit: int = 20) -> list[StoredArticle]:
-        """Full-text search; the query is user input and is quoted, never parsed as FTS syntax."""
-        terms = [term for term in query.split() if term.strip('"')]
+        """Full-text search. The query may use ``OR``, ``NOT``, ``"a phrase"`` and
+        ``prefix*``; every word is quoted (``fts_expression``), so no input is an FTS5
+        syntax error. All words must match otherwise."""
+        expression, terms, plain = fts_expression(query)
         if not terms:
             return []
-        quoted = self.db.quote_fts(" ".join(terms))
         ranked: dict[str, StoredArticle] = {}
-        plans = [("articles_fts", quoted)]
+        plans = [("articles_fts", expression)]
         # trigram needs every term to be at least three characters long
-        if all(len(term.strip('"')) >= 3 for term in terms):
-            plans.append(("articles_trigram", quoted))
+        if all(len(term) >= 3 for term in terms):
+            plans.append(("articles_trigram", expression))
         for table, match in plans:
             for row in self.db.query(
                 f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
@@ -394,7 +444,7 @@ class Storage:
                 [match, limit],
             ):
                 ranked.setdefault(row["id"], StoredArticle(**row))
-        if len(ranked) < limit:
+        if len(ranked) < limit and plain:
             # Short terms (two-character Chinese names such as 普京) escape both indexes.
             where = " AND ".join("(a.title || ' ' || a.text) LIKE ?" for _ in terms)
             for row in self.db.query(
@@ -403,7 +453,7 @@ class Storage:
                     FROM articles a WHERE a.extract_error IS NULL AND a.duplicate_of IS NULL
                     AND {where}
                     ORDER BY a.first_seen DESC LIMIT ?""",
-                [*(f"%{term.strip(chr(34))}%" for term in terms), limit],
+                [*(f"%{term}%" for term in terms), limit],
             ):
                 ranked.setdefault(row["id"], StoredArticle(**row))
         return list(ranked.values())[:limit]
@@ -431,20 +481,23 @@ class Storage:
 
     # -- crawl runs and source state ----------------------------------------------
 
-    def record_crawl(self, stats: CrawlStats, failed: bool) -> int:
+    def record_crawl(self, stats: CrawlStats) -> int:
         """Store a crawl run and update the source's state in one transaction; return the
         number of consecutive failures before this run (to notice a change of state).
 
-        ``failed`` means the source as a whole could not be read (no entry point answered).
+        The run's ``outcome`` is one of RUN_OUTCOMES: "failed" means the source could not be read or
+        its pages could not be stored; "interrupted" (a stop mid-crawl) changes neither the
+        last success nor the failure count, so the source is due again at the next start.
         """
+        outcome = stats.outcome
         with self.write():
             before = self.db.execute(
                 "SELECT consecutive_failures FROM source_state WHERE source = ?", [stats.source]
             ).fetchone()
             self.db.execute(
                 """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
-                       articles_fetched, new_articles, errors, error_messages)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                       articles_fetched, new_articles, errors, error_messages, outcome)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     stats.source,
                     _iso(stats.started_at),
@@ -454,10 +507,17 @@ class Storage:
                     stats.new_articles,
                     stats.errors,
                     json.dumps(list(stats.error_messages), ensure_ascii=False),
+                    outcome,
                 ],
             )
             last_error = stats.error_messages[0] if stats.error_messages else None
-            if failed:
+            if outcome == "interrupted":
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at) VALUES (?, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at""",
+                    [stats.source, _iso(stats.finished_at)],
+                )
+            elif outcome == "failed":
                 self.db.execute(
                     """INSERT INTO source_state (source, last_run_at, consecutive_failures,
                            last_error) VALUES (?, ?, 1, ?)
@@ -498,6 +558,7 @@ class Storage:
                 new_articles=run["new_articles"],
                 errors=run["errors"],
                 error_messages=tuple(json.loads(run["error_messages"])),
+                outcome=run["outcome"],
             )
         count = self.db.execute(
             "SELECT count(*) FROM articles WHERE source = ? AND extract_error IS NULL "
@@ -574,6 +635,15 @@ class Storage:
                    ORDER BY a.first_seen, a.rowid""",
                 [topic],
             )
+        )
+
+    def is_checked(self, article_id: str, topic: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM article_checks WHERE article_id = ? AND topic = ?",
+                [article_id, topic],
+            ).fetchone()
+            is not None
         )
 
     def mark_checked(self, article_id: str, topic: str) -> None:
@@ -779,31 +849,69 @@ class Storage:
         with self.write():
             return sum(self._enqueue(subject, c, None, title, body) for c in channels)
 
-    def due_messages(self, now: datetime, ignore_backoff: bool = False) -> list[dict[str, Any]]:
-        """Messages to try now: pending, or retrying and past their backoff."""
-        return list(
-            self.db.query(
-                """SELECT * FROM outbox WHERE state IN ('pending', 'retrying')
-                   AND (? OR next_attempt_at <= ?) ORDER BY id""",
-                [int(ignore_backoff), _iso(now)],
+    def claim_next(
+        self,
+        owner: str,
+        now: datetime,
+        after_id: int = 0,
+        ignore_backoff: bool = False,
+        subject_prefix: str = "",
+    ) -> dict[str, Any] | None:
+        """Take the next message due after ``after_id`` for ``owner``, or None.
+
+        The claim is a lease written in the same ``BEGIN IMMEDIATE`` transaction that
+        found the row, so two processes on one database never send the same message;
+        a lease left by a process that died expires after ``CLAIM_LEASE``.
+        """
+        with self.write():
+            rows = list(
+                self.db.query(
+                    """SELECT * FROM outbox WHERE state IN ('pending', 'retrying') AND id > ?
+                       AND (? OR next_attempt_at <= ?) AND subject LIKE ? ESCAPE '\\'
+                       AND (claimed_until IS NULL OR claimed_until <= ?)
+                       ORDER BY id LIMIT 1""",
+                    [
+                        after_id,
+                        int(ignore_backoff),
+                        _iso(now),
+                        subject_prefix.replace("%", "\\%").replace("_", "\\_") + "%",
+                        _iso(now),
+                    ],
+                )
             )
-        )
+            if not rows:
+                return None
+            self.db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                [owner, _iso(now + CLAIM_LEASE), rows[0]["id"]],
+            )
+        return rows[0]
 
     def mark_sent(self, message_id: int) -> None:
         with self.write():
             self.db.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
-                "last_error = NULL WHERE id = ?",
+                "last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 [_iso(_now()), message_id],
             )
 
     def mark_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; without ``retry_at`` the message is dead."""
+        """Count a failed attempt and release the claim; without ``retry_at`` it is dead."""
         with self.write():
             self.db.execute(
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, "
-                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                "next_attempt_at = COALESCE(?, next_attempt_at), claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = ?",
                 ["retrying" if retry_at else "dead", error, _iso(retry_at), message_id],
+            )
+
+    def give_up(self, message_id: int, reason: str) -> None:
+        """A message that can never be sent (its channel or event is gone): dead, untried."""
+        with self.write():
+            self.db.execute(
+                "UPDATE outbox SET state = 'dead', last_error = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = ?",
+                [reason, message_id],
             )
 
     def outbox_counts(self) -> dict[str, int]:

@@ -49,15 +49,19 @@ def write_config(sites: ReplicaSites, directory: Path, **extra: object) -> Path:
 
 
 class Receiver:
-    """A local webhook: records JSON posts; answers 500 to the first ``failures`` of them."""
+    """A local webhook: records JSON posts (and their headers); answers 500 to the first
+    ``failures`` of them; accepts only after ``delay`` seconds (a slow receiver)."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
         import json
         import threading
+        import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.failures = failures
+        self.delay = delay
         self.posts: list[dict] = []
+        self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         self.lock = threading.Lock()
         receiver = self
@@ -65,6 +69,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.delay:
+                    time.sleep(receiver.delay)  # the receiver is slow, not the test
                 with receiver.lock:
                     receiver.paths.append(self.path)
                     if receiver.failures > 0:
@@ -72,6 +78,7 @@ class Receiver:
                         status = 500
                     else:
                         receiver.posts.append(json.loads(body or b"{}"))
+                        receiver.headers.append(dict(self.headers.items()))
                         status = 200
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

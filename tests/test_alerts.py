@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import Redactor, deliver_due, load_channels, render_alert
+from monitor.alerts import channel_secrets, deliver_due, load_channels, render_alert
+from monitor.redact import Redactor
 from monitor.demo.replicas import ReplicaSites
 from monitor.models import Article, Match, article_id
 from monitor.storage import Storage
@@ -208,9 +209,10 @@ def test_telegram_gets_markdown_within_its_size_limit(
     url = f"tgram://{token}/987654321"
     channels = load_channels([url], "notify.alerts")
     assert channels[0].format == "markdown" and token not in channels[0].display
-    logging.getLogger().addFilter(Redactor([url]))
+    assert token in channel_secrets(url)
+    logging.getLogger().addFilter(Redactor(channel_secrets(url)))
     for handler in logging.getLogger().handlers:
-        handler.addFilter(Redactor([url]))
+        handler.addFilter(Redactor(channel_secrets(url)))
     with caplog.at_level(logging.DEBUG), Storage(tmp_path / "n.db") as storage:
         stored_event(storage, [channels[0].key], title="Talks " + "very long title " * 600)
         report = deliver_due(storage, channels)

@@ -74,9 +74,9 @@ def two_event_week(tmp_path: Path, digest_url: str) -> Path:
             storage, date(2024, 5, 13), "phone", [("Telephone conversation", "en", "kremlin-en")]
         )
         moment = datetime(2024, 5, 15, 8, tzinfo=UTC)
-        storage.record_crawl(CrawlStats("kremlin-en", moment, moment, 5, 2, 2, 0), failed=False)
+        storage.record_crawl(CrawlStats("kremlin-en", moment, moment, 5, 2, 2, 0))
         storage.record_crawl(
-            CrawlStats("andalpost", moment, moment, 0, 0, 0, 1, ("feed: HTTP 503",)), failed=True
+            CrawlStats("andalpost", moment, moment, 0, 0, 0, 1, ("feed: HTTP 503",), "failed")
         )
     return config
 

@@ -98,19 +98,33 @@ def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> Non
 
 def test_crawl_runs_track_consecutive_failures(storage: Storage) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    run = CrawlStats("s", start, start + timedelta(seconds=2), 0, 0, 0, 1, ("feed: HTTP 503",))
-    storage.record_crawl(run, failed=True)
-    storage.record_crawl(run, failed=True)
+    run = CrawlStats(
+        "s", start, start + timedelta(seconds=2), 0, 0, 0, 1, ("feed: HTTP 503",), "failed"
+    )
+    storage.record_crawl(run)
+    storage.record_crawl(run)
     state = storage.source_status("s")
     assert (state.consecutive_failures, state.last_error, state.last_success_at) == (
         2,
         "feed: HTTP 503",
         None,
     )
-    storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0), failed=False)
+    storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0))
     state = storage.source_status("s")
     assert state.consecutive_failures == 0 and state.last_success_at is not None
     assert state.last_run is not None and state.last_run.new_articles == 1
+
+
+def test_an_interrupted_run_is_neither_a_success_nor_a_failure(storage: Storage) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0))
+    success = storage.source_status("s").last_success_at
+    later = start + timedelta(hours=1)
+    storage.record_crawl(CrawlStats("s", later, later, 40, 39, 39, 0, (), "interrupted"))
+    state = storage.source_status("s")
+    assert state.last_success_at == success  # so the source is due again at the next start
+    assert state.consecutive_failures == 0
+    assert state.last_run is not None and state.last_run.outcome == "interrupted"
 
 
 def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:

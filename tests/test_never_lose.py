@@ -1,0 +1,332 @@
+"""Nothing a feed listed is skipped for good: not after a stop mid-crawl, a database that
+refuses writes, or a backfill bigger than one cycle; and a dead source costs one line.
+
+A generated WordPress-like site (an RSS feed of N posts with an ETag, one page per post)
+is served on 127.0.0.1; the real command line runs against it in a subprocess.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, free_port, newsmon
+
+WORDS = "The ministry said the new bridge across the river will open to traffic next spring."
+
+
+class GeneratedSite:
+    """/feed lists ``count`` posts (newest first, ETag "v1", 304 on a match); /post/N is a
+    post page. ``delay`` slows each post page (a slow site, to stop a crawl in the middle);
+    ``broken`` makes the feed answer 500."""
+
+    def __init__(self, count: int, delay: float = 0.0) -> None:
+        self.count = count
+        self.delay = delay
+        self.broken = False
+        self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.requests.append((self.path, self.headers.get("If-None-Match")))
+                path = self.path.split("?", 1)[0]
+                if path == "/robots.txt":
+                    return self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                if path == "/feed":
+                    if site.broken:
+                        return self._send(500, b"oops", "text/plain")
+                    if self.headers.get("If-None-Match") == '"v1"':
+                        return self._send(304, b"", "text/plain")
+                    return self._send(200, site.feed(), "application/rss+xml")
+                if path.startswith("/post/"):
+                    if site.delay:
+                        time.sleep(site.delay)  # the site is slow, not the test
+                    return self._send(200, site.page(int(path.rsplit("/", 1)[1])), "text/html")
+                self._send(404, b"not found", "text/plain")
+
+            def _send(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                if self.path.startswith("/feed") and status == 200:
+                    self.send_header("ETag", '"v1"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def published(self, n: int) -> datetime:
+        return datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(hours=n)
+
+    def feed(self) -> bytes:
+        items = "".join(
+            f"<item><title>Bridge report {n}</title><link>{self.base}/post/{n}</link>"
+            f"<pubDate>{format_datetime(self.published(n))}</pubDate></item>"
+            for n in reversed(range(self.count))
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Generated</title><link>{self.base}/</link>{items}</channel></rss>"
+        ).encode()
+
+    def page(self, n: int) -> bytes:
+        body = "".join(f"<p>{WORDS} Paragraph {i} of report {n}.</p>" for i in range(6))
+        return (
+            f'<!doctype html><html lang="en"><head><title>Bridge report {n}</title>'
+            f'<meta property="article:published_time" content="{self.published(n).isoformat()}">'
+            f"</head><body><article><h1>Bridge report {n}</h1>{body}</article></body></html>"
+        ).encode()
+
+    def article_requests(self) -> int:
+        return sum(path.startswith("/post/") for path, _ in self.requests)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site_factory() -> Iterator[Callable[..., GeneratedSite]]:
+    started: list[GeneratedSite] = []
+
+    def start(count: int, delay: float = 0.0) -> GeneratedSite:
+        started.append(GeneratedSite(count, delay))
+        return started[-1]
+
+    yield start
+    for site in started:
+        site.stop()
+
+
+def config_for(directory: Path, sources: list[dict], **extra: object) -> Path:
+    config = {
+        "database": str(directory / "newsmon.db"),
+        "sources": sources,
+        "crawl": {"delay": 0, "concurrency_per_host": 4},
+        "notify": {"max_age": 0},
+        **extra,
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def one_source(site: GeneratedSite, directory: Path, **crawl: object) -> Path:
+    source = {"name": "gen", "feeds": [f"{site.base}/feed"], "every": "15m"}
+    if crawl:
+        source["crawl"] = crawl
+    return config_for(directory, [source])
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as conn:
+        return list(conn.execute(sql))
+
+
+def stored(database: Path) -> int:
+    return query(database, "SELECT count(*) FROM articles WHERE extract_error IS NULL")[0][0]
+
+
+def test_a_backfill_bigger_than_a_cycle_is_read_again_until_every_link_is_handled(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite]
+) -> None:
+    site = site_factory(5)
+    config = one_source(site, tmp_path, max_new_per_cycle=2)
+    database = tmp_path / "newsmon.db"
+    for expected in (2, 4, 5):
+        run = newsmon("crawl", config=config)
+        assert run.returncode == 0, run.stderr
+        assert stored(database) == expected
+    # oldest first: the two posts of the first cycle were 0 and 1
+    first = query(database, "SELECT title FROM articles ORDER BY rowid LIMIT 2")
+    assert sorted(row[0] for row in first) == ["Bridge report 0", "Bridge report 1"]
+    # no validator was kept while links were left: each feed request was unconditional
+    feeds = [etag for path, etag in site.requests if path == "/feed"]
+    assert feeds == [None, None, None]
+    # now everything is handled: the next cycle costs one 304
+    run = newsmon("crawl", config=config)
+    assert [etag for path, etag in site.requests if path == "/feed"][-1] == '"v1"'
+    assert site.article_requests() == 5
+
+
+def test_a_database_that_refuses_writes_fails_the_run_and_loses_nothing(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite]
+) -> None:
+    site = site_factory(4)
+    config = one_source(site, tmp_path)
+    database = tmp_path / "newsmon.db"
+    assert newsmon("status", config=config).returncode == 0  # creates the schema
+    # A real SQLite error on every article insert, as a full disk gives.
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    run = newsmon("crawl", config=config)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    (line,) = [line for line in run.stdout.splitlines() if line.startswith("gen:")]
+    assert "FAILED" in line and "not stored" in line, line
+    assert stored(database) == 0
+    assert query(database, "SELECT count(*) FROM validators") == [(0,)]
+    status = newsmon("status", config=config).stdout
+    assert "FAILING" in status, status
+    # space is freed: the next cycle stores every post
+    with sqlite3.connect(database) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    assert newsmon("crawl", config=config).returncode == 0
+    assert stored(database) == 4
+    assert "ok:" in newsmon("status", config=config).stdout
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def articles_so_far(database: Path) -> int:
+    try:
+        return stored(database)
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("command", "stop_signal", "code"),
+    [(["crawl"], signal.SIGINT, 130), (["run"], signal.SIGTERM, 0)],
+    ids=["ctrl-c-crawl", "sigterm-daemon"],
+)
+def test_a_stop_mid_crawl_is_recorded_as_interrupted_and_the_rest_comes_next_time(
+    tmp_path: Path,
+    site_factory: Callable[..., GeneratedSite],
+    command: list[str],
+    stop_signal: signal.Signals,
+    code: int,
+) -> None:
+    site = site_factory(40, delay=0.5)
+    # one page at a time, ≥ 20 s for the whole feed
+    config = one_source(site, tmp_path, concurrency_per_host=1, delay=0.01)
+    database = tmp_path / "newsmon.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: articles_so_far(database) >= 3, "a few stored posts")
+        process.send_signal(stop_signal)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == code, err
+    assert "Traceback" not in out + err, err
+    assert "interrupted" in (out + err).lower()
+    partial = stored(database)
+    assert 3 <= partial < 40
+    assert query(database, "SELECT outcome FROM crawl_runs") == [("interrupted",)]
+    assert query(database, "SELECT count(*) FROM validators") == [(0,)]
+    assert "INTERRUPTED" in newsmon("status", config=config).stdout
+    site.delay = 0
+    assert newsmon("crawl", config=config).returncode == 0
+    assert stored(database) == 40
+
+
+def test_dead_sources_cost_one_line_each(tmp_path: Path) -> None:
+    sources = [
+        {"name": f"dead-{n}", "feeds": [f"http://127.0.0.1:{free_port()}/feed"], "every": "15m"}
+        for n in range(3)
+    ]
+    run = newsmon("crawl", config=config_for(tmp_path, sources))
+    assert run.returncode == 0
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output
+    failed = [line for line in run.stdout.splitlines() if "FAILED" in line]
+    assert len(failed) == 3, output
+    assert all("Connection" in line or "refused" in line for line in failed), failed
+    assert len(output.splitlines()) <= 6, output  # 3 sources, matching, alerts
+    verbose = newsmon("-vv", "crawl", config=config_for(tmp_path, sources))
+    assert "Traceback" in verbose.stderr  # the details are there when asked for
+
+
+def test_secrets_in_feed_urls_are_never_shown(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = site_factory(2)
+    broken = site_factory(1)
+    broken.broken = True
+    key, password = "k3y-abcdef-123", "pa55-word-xyz"
+    monkeypatch.setenv("FEED_KEY", key)
+    monkeypatch.setenv("FEED_PASS", password)
+    host = site.base.split("://", 1)[1]
+    sources = [
+        {"name": "keyed", "feeds": [f"{broken.base}/feed?key=${{FEED_KEY}}"], "every": "15m"},
+        {"name": "userinfo", "feeds": [f"http://reader:${{FEED_PASS}}@{host}/feed"]},
+    ]
+    config = config_for(tmp_path, sources)
+    run = newsmon("-vv", "crawl", config=config)
+    assert run.returncode == 0, run.stderr
+    status = newsmon("status", config=config)
+    digest = newsmon("digest", "--week", datetime.now(UTC).strftime("%G-W%V"), config=config)
+    shown = run.stdout + run.stderr + status.stdout + digest.stdout + digest.stderr
+    assert key not in shown and password not in shown
+    assert "FAILING" in status.stdout  # the keyed feed's error is there, masked
+    # the userinfo source is on its own host: its posts were fetched, not refused
+    assert stored(tmp_path / "newsmon.db") == 2, run.stdout
+    stored_errors = query(
+        tmp_path / "newsmon.db",
+        "SELECT error_messages FROM crawl_runs UNION ALL "
+        "SELECT coalesce(last_error, '') FROM source_state",
+    )
+    assert not any(key in row[0] or password in row[0] for row in stored_errors)
+
+
+def test_a_second_daemon_on_one_database_is_refused(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite]
+) -> None:
+    site = site_factory(1)
+    config = one_source(site, tmp_path)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: articles_so_far(tmp_path / "newsmon.db") == 1, "the first daemon")
+        second = newsmon("run", config=config, timeout=60)
+        assert second.returncode != 0
+        assert "another newsmon daemon" in second.stderr and "running" in second.stderr
+        # a one-off crawl beside the daemon is allowed
+        assert newsmon("crawl", config=config).returncode == 0
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 0

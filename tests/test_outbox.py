@@ -1,0 +1,202 @@
+"""The outbox across processes and kinds of message: one owner per message, nothing given up
+that is still configured, late receivers are not failures, secrets stay secret.
+
+Two `Storage` objects on one file stand for two processes (SQLite locks per connection, so
+they contend exactly as two processes would). Receivers are real HTTP servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from monitor.alerts import channel_secrets, deliver_due, load_channels
+from monitor.config import Config, Notify
+from monitor.models import Article, article_id
+from monitor.redact import Redactor
+from monitor.runner import deliver, match_stored
+from monitor.storage import Storage
+from monitor.topic import load_topics
+from tests.conftest import Mailbox, Receiver, free_port
+from tests.test_alerts import stored_event
+
+DEAD = f"json://127.0.0.1:{free_port()}/hook"  # nothing listens there
+
+
+def events_for(storage: Storage, channels: list[str], count: int) -> None:
+    for n in range(count):
+        stored_event(storage, channels, title=f"Talks {n}", url=f"https://example.com/a/{n}")
+
+
+def states(storage: Storage) -> dict[str, str]:
+    return {row["subject"]: row["state"] for row in storage.db.query("SELECT * FROM outbox")}
+
+
+def test_two_deliverers_on_one_database_send_each_message_once(tmp_path: Path) -> None:
+    slow = Receiver(delay=0.2)  # slow enough that both deliverers are busy at once
+    try:
+        channels = load_channels([slow.url], "notify.alerts")
+        with Storage(tmp_path / "n.db") as storage:
+            events_for(storage, [channels[0].key], 6)
+        reports = []
+
+        def deliverer() -> None:
+            with Storage(tmp_path / "n.db") as own:
+                reports.append(deliver_due(own, channels, ignore_backoff=True))
+
+        threads = [threading.Thread(target=deliverer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        sent = [headers["X-Newsmon-Message-Id"] for headers in slow.headers]
+        assert len(sent) == 6 and len(set(sent)) == 6, sent
+        assert sum(report.sent for report in reports) == 6
+    finally:
+        slow.stop()
+
+
+def test_two_matchers_on_one_database_make_one_event_per_meeting(tmp_path: Path) -> None:
+    topics = load_topics(["china-russia-summit"])
+    texts = [
+        ("Xi Jinping and Vladimir Putin held talks in Moscow", "Moscow, 21 March 2023"),
+        ("Putin and Xi hold talks in the Kremlin", "21 March 2023"),
+        ("Xi Jinping, Putin talk in Moscow", "21 March 2023"),
+    ]
+    with Storage(tmp_path / "n.db") as storage:
+        for n, (title, dateline) in enumerate(texts * 4):
+            url = f"https://example.com/{n}"
+            text = f"{dateline}. Chinese President Xi Jinping and Russian President Vladimir "
+            text += f"Putin held talks in the Kremlin on Tuesday. Report number {n}."
+            storage.save_article(
+                Article(article_id(url), "wire", url, url, title, text, "en", None, None, url)
+            )
+    barrier = threading.Barrier(2)
+
+    def matcher() -> None:
+        with Storage(tmp_path / "n.db") as own:
+            barrier.wait()
+            match_stored(own, topics, ["c1"])
+
+    threads = [threading.Thread(target=matcher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Storage(tmp_path / "n.db") as storage:
+        events = storage.events()
+        outbox = list(storage.db.query("SELECT * FROM outbox"))
+        matched = storage.db.execute("SELECT count(*) FROM matches").fetchone()[0]
+    assert len(events) == 1, [e["id"] for e in events]
+    assert len(outbox) == 1
+    assert matched == 12
+
+
+def two_kinds(tmp_path: Path, alerts: str, digest: str) -> Config:
+    return Config(
+        database=tmp_path / "n.db", notify=Notify(alerts=[alerts], digest=[digest], max_age=0)
+    )
+
+
+def test_sending_the_digest_keeps_the_alerts_queued(tmp_path: Path, mailbox: Mailbox) -> None:
+    config = two_kinds(tmp_path, DEAD, mailbox.url)
+    alert, digest = (load_channels([url], "x")[0] for url in (DEAD, mailbox.url))
+    with Storage(config.database) as storage:
+        events_for(storage, [alert.key], 4)
+        storage.enqueue_message("digest:2024-W20", [digest.key], "Digest", "<p>week</p>")
+        report = deliver(storage, config, ignore_backoff=True, subject_prefix="digest:")
+        assert (report.sent, report.dead) == (1, 0)
+        assert [s for s in states(storage).values()].count("pending") == 4
+        # and the crawl's delivery tries them, and keeps them for a retry
+        report = deliver(storage, config, ignore_backoff=True)
+        assert (report.sent, report.failed, report.dead) == (0, 4, 0)
+    assert len(mailbox.messages) == 1
+
+
+def test_a_crawl_keeps_a_queued_digest(tmp_path: Path, receiver: Receiver) -> None:
+    config = two_kinds(tmp_path, receiver.url, DEAD)
+    digest = load_channels([DEAD], "x")[0]
+    with Storage(config.database) as storage:
+        storage.enqueue_message("digest:2024-W20", [digest.key], "Digest", "week")
+        report = deliver(storage, config, ignore_backoff=True)
+        assert (report.failed, report.dead) == (1, 0)
+        assert states(storage)["digest:2024-W20"] == "retrying"
+
+
+def test_a_channel_removed_from_the_config_is_given_up(tmp_path: Path, receiver: Receiver) -> None:
+    config = Config(database=tmp_path / "n.db", notify=Notify(alerts=[receiver.url], max_age=0))
+    with Storage(config.database) as storage:
+        events_for(storage, ["0123456789abcdef"], 1)
+        report = deliver(storage, config, ignore_backoff=True)
+        assert report.dead == 1
+        assert states(storage) == {"event:1": "dead"}
+
+
+def test_a_receiver_that_accepts_late_is_sent_once_with_a_message_id(tmp_path: Path) -> None:
+    late = Receiver(delay=5)  # past Apprise's own 4 s read timeout
+    try:
+        channels = load_channels([late.url], "notify.alerts")
+        with Storage(tmp_path / "n.db") as storage:
+            events_for(storage, [channels[0].key], 1)
+            first = deliver_due(storage, channels, ignore_backoff=True, timeout=30)
+            again = deliver_due(storage, channels, ignore_backoff=True, timeout=30)
+        assert (first.sent, first.failed, again.sent) == (1, 0, 0)
+        assert len(late.posts) == 1
+        assert late.headers[0]["X-Newsmon-Message-Id"].endswith("event:1")
+    finally:
+        late.stop()
+
+
+def test_a_claim_left_by_a_dead_process_expires(tmp_path: Path, receiver: Receiver) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.storage import CLAIM_LEASE
+
+    channels = load_channels([receiver.url], "notify.alerts")
+    with Storage(tmp_path / "n.db") as storage:
+        events_for(storage, [channels[0].key], 1)
+        now = datetime.now(UTC)
+        assert storage.claim_next("dead-process", now) is not None  # and then it died
+        assert deliver_due(storage, channels, ignore_backoff=True).sent == 0
+        later = now + CLAIM_LEASE + timedelta(seconds=1)
+        assert deliver_due(storage, channels, ignore_backoff=True, now=later).sent == 1
+    assert len(receiver.posts) == 1
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987654321", "AAHdqTcvCH1vGWJx"),
+        ("mailtos://team:s3cr3t-pass@example.org?to=a@example.org", "s3cr3t-pass"),
+        ("json://hook-user:hook-pass-99@127.0.0.1:9/newsmon/path", "hook-pass-99"),
+    ],
+)
+def test_only_the_secret_parts_of_a_channel_are_masked(url: str, secret: str) -> None:
+    redactor = Redactor(channel_secrets(url))
+    line = f"newsmon daemon started; sending to {url} from source newsmon-feed"
+    masked = redactor.redact(line)
+    assert secret not in masked
+    assert masked.startswith("newsmon daemon started")
+    assert "newsmon-feed" in masked
+
+
+def test_an_empty_secret_masks_nothing() -> None:
+    assert Redactor(["", "abcd"]).redact("newsmon abc") == "newsmon abc"
+
+
+def test_log_records_and_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    handler = logging.StreamHandler()
+    redactor = Redactor(["hunter2-key"])
+    try:
+        raise ValueError("cannot fetch https://x.org/feed?key=hunter2-key")
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, "", 0, "got %s", ("hunter2-key",), None)
+        record.exc_info = __import__("sys").exc_info()
+    redactor.filter(record)
+    assert "hunter2-key" not in handler.format(record)
