@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts import channel_secrets, deliver_due, load_channels, render_alert
-from monitor.redact import Redactor
 from monitor.demo.replicas import ReplicaSites
 from monitor.models import Article, Match, article_id
+from monitor.redact import Redactor
 from monitor.storage import Storage
 from tests.conftest import Mailbox, Receiver, free_port, newsmon, write_config
 
