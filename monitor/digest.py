@@ -16,6 +16,10 @@ so a title cannot break a line or reorder what is shown around it.
 Templates receive ``digest`` (a ``DigestView``: the week prepared for display — grouped,
 sorted, dates written out) and ``data`` (the ``DigestData`` as given). A directory passed
 to ``render_digest`` overrides the built-in templates file by file.
+
+The counts a digest shows are made here from what it lists, so they cannot disagree with
+it: "N matched articles" is the number of articles listed under the events, and the chart
+spreads those of them dated in the week over its days (see ``article_day``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ class DigestArticle:
     url: str
     source: str
     language: str | None  # ISO 639-1
-    published: date | None
+    published: date | None  # as the page gives it
+    found: date  # when newsmon first stored it (UTC)
     announcement: bool  # the article announces the meeting (still to come)
 
 
@@ -81,7 +86,6 @@ class DigestData:
     start: date  # Monday
     end: date  # Sunday
     events: tuple[DigestEvent, ...]  # newest first
-    matched_per_day: tuple[tuple[date, int], ...]  # Monday..Sunday: articles matched that day
     sources: tuple[SourceHealth, ...]
 
 
@@ -220,6 +224,17 @@ def _moment(moment: datetime, this_year: int) -> str:
     return f"{text} {zone}" if zone else text
 
 
+def article_day(article: DigestArticle) -> date:
+    """The day an article counts for in the digest's chart: the day it was published, as
+    the page gives it; for a page that gives none, the day newsmon first stored it.
+
+    Not the day it was crawled: a digest built for an earlier week (or after a first crawl
+    of a site's archive) would count its articles on the day of the crawl, outside the
+    week, and show an event with its articles over an empty chart.
+    """
+    return article.published or article.found
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -274,6 +289,7 @@ class DayBar:
 @dataclass(frozen=True)
 class HealthRow:
     name: str
+    crawled: bool  # it ran at least once in the week: only then can it be called healthy
     runs: int
     pages: int
     new_articles: int
@@ -290,9 +306,12 @@ class DigestView:
     period: str  # "26 Dec 2022 – 1 Jan 2023"
     events: tuple[EventView, ...]
     days: tuple[DayBar, ...]
-    matched: int  # articles matched in the week
+    matched: int  # articles listed under the events
+    outside: int  # of them, dated outside the week (not in the chart)
     sources: tuple[HealthRow, ...]
     failing: int  # sources failing now
+    idle: int  # sources not failing that were not crawled in the week
+    healthy: int  # the others: crawled in the week and not failing
     summary: str  # "2 events · 14 matched articles · 4 sources, 1 failing"
 
 
@@ -350,11 +369,16 @@ def _event_view(event: DigestEvent, this_year: int) -> EventView:
     )
 
 
-def _bars(matched_per_day: Iterable[tuple[date, int]]) -> tuple[DayBar, ...]:
-    days = list(matched_per_day)
-    top = max((count for _, count in days), default=0)
+def _bars(start: date, articles: Iterable[DigestArticle]) -> tuple[DayBar, ...]:
+    """The week from ``start`` (a Monday), each day with the articles of that day."""
+    per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
+    for article in articles:
+        day = article_day(article)
+        if day in per_day:
+            per_day[day] += 1
+    top = max(per_day.values())
     bars = []
-    for day, count in days:
+    for day, count in per_day.items():
         share = count / top if top else 0.0
         bars.append(
             DayBar(
@@ -372,6 +396,7 @@ def _bars(matched_per_day: Iterable[tuple[date, int]]) -> tuple[DayBar, ...]:
 def _health_row(source: SourceHealth, this_year: int) -> HealthRow:
     return HealthRow(
         name=_clean(source.name),
+        crawled=source.runs > 0,
         runs=source.runs,
         pages=source.pages,
         new_articles=source.new_articles,
@@ -392,24 +417,28 @@ def digest_subject(data: DigestData) -> str:
 
 def digest_view(data: DigestData) -> DigestView:
     """The week as the templates show it."""
-    days = _bars(data.matched_per_day)
+    listed = [a for e in data.events for a in e.articles]
+    days = _bars(data.start, listed)
+    events = tuple(_event_view(e, data.end.year) for e in data.events)
     sources = tuple(_health_row(s, data.end.year) for s in data.sources)
     failing = sum(1 for s in sources if s.failing_since is not None)
-    matched = sum(bar.count for bar in days)
-    summary = [
-        _plural(len(data.events), "event"),
-        _plural(matched, "matched article"),
-        _plural(len(sources), "source") + (f", {failing} failing" if failing else ""),
-    ]
+    idle = sum(1 for s in sources if s.failing_since is None and not s.crawled)
+    health = _plural(len(sources), "source")
+    health += f", {failing} failing" if failing else ""
+    health += f", {idle} not crawled this week" if idle else ""
+    summary = [_plural(len(data.events), "event"), _plural(len(listed), "matched article"), health]
     return DigestView(
         subject=digest_subject(data),
         week=data.week,
         period=day_span(data.start, data.end),
-        events=tuple(_event_view(e, data.end.year) for e in data.events),
+        events=events,
         days=days,
-        matched=matched,
+        matched=len(listed),
+        outside=len(listed) - sum(bar.count for bar in days),
         sources=sources,
         failing=failing,
+        idle=idle,
+        healthy=len(sources) - failing - idle,
         summary=" · ".join(summary),
     )
 
