@@ -24,6 +24,7 @@ spreads those of them dated in the week over its days (see ``article_day``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -308,6 +309,7 @@ class DigestView:
     days: tuple[DayBar, ...]
     matched: int  # articles listed under the events
     outside: int  # of them, dated outside the week (not in the chart)
+    day_column: int  # pixels of the HTML listing's date column
     sources: tuple[HealthRow, ...]
     failing: int  # sources failing now
     idle: int  # sources not failing that were not crawled in the week
@@ -317,6 +319,11 @@ class DigestView:
 
 CHART_HEIGHT = 80  # pixels of the tallest bar
 CHART_BLOCKS = 24  # characters of the longest text bar
+# The HTML's dates are 12px and never wrap: their column is sized for the longest, at
+# 0.6em a character (wider than digits and month names in the fonts the template names),
+# so that "22 Oct 2023" cannot run under the headline beside it.
+DAY_CHARACTER_PX = 7.2
+DAY_COLUMN_MIN = 44  # fits "30 Dec": the same width every week whose dates show no year
 
 
 def _article_view(article: DigestArticle, this_year: int) -> ArticleView:
@@ -420,6 +427,8 @@ def digest_view(data: DigestData) -> DigestView:
     listed = [a for e in data.events for a in e.articles]
     days = _bars(data.start, listed)
     events = tuple(_event_view(e, data.end.year) for e in data.events)
+    labels = [a.day for e in events for g in e.languages for s in g.sources for a in s.articles]
+    longest = max((len(label) for label in labels), default=0)
     sources = tuple(_health_row(s, data.end.year) for s in data.sources)
     failing = sum(1 for s in sources if s.failing_since is not None)
     idle = sum(1 for s in sources if s.failing_since is None and not s.crawled)
@@ -435,6 +444,7 @@ def digest_view(data: DigestData) -> DigestView:
         days=days,
         matched=len(listed),
         outside=len(listed) - sum(bar.count for bar in days),
+        day_column=max(DAY_COLUMN_MIN, math.ceil(longest * DAY_CHARACTER_PX)),
         sources=sources,
         failing=failing,
         idle=idle,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import lxml.html
 import pytest
 from apprise.conversion.format import markdown_to_html
 
@@ -553,3 +554,46 @@ def test_regional_and_unknown_languages() -> None:
         "Untagged",
     )
     assert "ZH-TW" not in text
+
+
+# -- layout ----------------------------------------------------------------------------
+
+
+def _style(element: lxml.html.HtmlElement) -> dict[str, str]:
+    style = element.get("style", "")
+    pairs = (part.split(":", 1) for part in style.split(";") if ":" in part)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _px(value: str, side: int = 0) -> int:
+    """One side of a CSS length list ("3px 0 0 8px"), top/right/bottom/left as 0..3."""
+    parts = value.split()
+    if len(parts) == 3:
+        parts.append(parts[1])
+    return int(parts[side % len(parts)].removesuffix("px"))
+
+
+def test_html_keeps_a_date_with_its_year_apart_from_the_headline() -> None:
+    older = article("xinhua", "zh", 16, "习近平同普京会谈", "https://www.news.cn/a")
+    older = replace(older, published=date(2023, 10, 22))  # another year: shown in full
+    html = render_digest(week_data(events=(replace(VISIT, articles=(older,)),))).html
+    (row,) = [
+        tr
+        for tr in lxml.html.fromstring(html).iter("tr")
+        if tr.findall("td/a") and "习近平" in tr.text_content()
+    ]
+    day, headline = row.findall("td")
+    assert [day.text_content().strip(), headline.text_content().strip()] == [
+        "22 Oct 2023",
+        "习近平同普京会谈",
+    ]
+    # The date's column holds the date (12px text: at most 0.6em, 7.2px, a character;
+    # nowrap, so a narrower column lets it run under the headline) and a gap follows.
+    assert "nowrap" in _style(day)["white-space"]
+    assert _px(_style(day)["width"]) >= len("22 Oct 2023") * 7.2
+    gap = _px(_style(day)["padding"], 1) + _px(_style(headline)["padding"], 3)
+    assert gap >= 6
+    # The source's name above stands over the headlines.
+    source = row.getparent().getprevious()
+    assert source.text_content() == "xinhua"
+    assert _px(_style(source)["padding-left"]) == _px(_style(day)["width"]) + gap
