@@ -16,10 +16,15 @@ so a title cannot break a line or reorder what is shown around it.
 Templates receive ``digest`` (a ``DigestView``: the week prepared for display — grouped,
 sorted, dates written out) and ``data`` (the ``DigestData`` as given). A directory passed
 to ``render_digest`` overrides the built-in templates file by file.
+
+The counts a digest shows are made here from what it lists, so they cannot disagree with
+it: "N matched articles" is the number of articles listed under the events, and the chart
+spreads those of them dated in the week over its days (see ``article_day``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,7 +46,8 @@ class DigestArticle:
     url: str
     source: str
     language: str | None  # ISO 639-1
-    published: date | None
+    published: date | None  # as the page gives it
+    found: date  # when newsmon first stored it (UTC)
     announcement: bool  # the article announces the meeting (still to come)
 
 
@@ -81,7 +87,6 @@ class DigestData:
     start: date  # Monday
     end: date  # Sunday
     events: tuple[DigestEvent, ...]  # newest first
-    matched_per_day: tuple[tuple[date, int], ...]  # Monday..Sunday: articles matched that day
     sources: tuple[SourceHealth, ...]
 
 
@@ -220,6 +225,17 @@ def _moment(moment: datetime, this_year: int) -> str:
     return f"{text} {zone}" if zone else text
 
 
+def article_day(article: DigestArticle) -> date:
+    """The day an article counts for in the digest's chart: the day it was published, as
+    the page gives it; for a page that gives none, the day newsmon first stored it.
+
+    Not the day it was crawled: a digest built for an earlier week (or after a first crawl
+    of a site's archive) would count its articles on the day of the crawl, outside the
+    week, and show an event with its articles over an empty chart.
+    """
+    return article.published or article.found
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -274,6 +290,7 @@ class DayBar:
 @dataclass(frozen=True)
 class HealthRow:
     name: str
+    crawled: bool  # it ran at least once in the week: only then can it be called healthy
     runs: int
     pages: int
     new_articles: int
@@ -290,14 +307,23 @@ class DigestView:
     period: str  # "26 Dec 2022 – 1 Jan 2023"
     events: tuple[EventView, ...]
     days: tuple[DayBar, ...]
-    matched: int  # articles matched in the week
+    matched: int  # articles listed under the events
+    outside: int  # of them, dated outside the week (not in the chart)
+    day_column: int  # pixels of the HTML listing's date column
     sources: tuple[HealthRow, ...]
     failing: int  # sources failing now
+    idle: int  # sources not failing that were not crawled in the week
+    healthy: int  # the others: crawled in the week and not failing
     summary: str  # "2 events · 14 matched articles · 4 sources, 1 failing"
 
 
 CHART_HEIGHT = 80  # pixels of the tallest bar
 CHART_BLOCKS = 24  # characters of the longest text bar
+# The HTML's dates are 12px and never wrap: their column is sized for the longest, at
+# 0.6em a character (wider than digits and month names in the fonts the template names),
+# so that "22 Oct 2023" cannot run under the headline beside it.
+DAY_CHARACTER_PX = 7.2
+DAY_COLUMN_MIN = 44  # fits "30 Dec": the same width every week whose dates show no year
 
 
 def _article_view(article: DigestArticle, this_year: int) -> ArticleView:
@@ -350,11 +376,16 @@ def _event_view(event: DigestEvent, this_year: int) -> EventView:
     )
 
 
-def _bars(matched_per_day: Iterable[tuple[date, int]]) -> tuple[DayBar, ...]:
-    days = list(matched_per_day)
-    top = max((count for _, count in days), default=0)
+def _bars(start: date, articles: Iterable[DigestArticle]) -> tuple[DayBar, ...]:
+    """The week from ``start`` (a Monday), each day with the articles of that day."""
+    per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
+    for article in articles:
+        day = article_day(article)
+        if day in per_day:
+            per_day[day] += 1
+    top = max(per_day.values())
     bars = []
-    for day, count in days:
+    for day, count in per_day.items():
         share = count / top if top else 0.0
         bars.append(
             DayBar(
@@ -372,6 +403,7 @@ def _bars(matched_per_day: Iterable[tuple[date, int]]) -> tuple[DayBar, ...]:
 def _health_row(source: SourceHealth, this_year: int) -> HealthRow:
     return HealthRow(
         name=_clean(source.name),
+        crawled=source.runs > 0,
         runs=source.runs,
         pages=source.pages,
         new_articles=source.new_articles,
@@ -392,24 +424,31 @@ def digest_subject(data: DigestData) -> str:
 
 def digest_view(data: DigestData) -> DigestView:
     """The week as the templates show it."""
-    days = _bars(data.matched_per_day)
+    listed = [a for e in data.events for a in e.articles]
+    days = _bars(data.start, listed)
+    events = tuple(_event_view(e, data.end.year) for e in data.events)
+    labels = [a.day for e in events for g in e.languages for s in g.sources for a in s.articles]
+    longest = max((len(label) for label in labels), default=0)
     sources = tuple(_health_row(s, data.end.year) for s in data.sources)
     failing = sum(1 for s in sources if s.failing_since is not None)
-    matched = sum(bar.count for bar in days)
-    summary = [
-        _plural(len(data.events), "event"),
-        _plural(matched, "matched article"),
-        _plural(len(sources), "source") + (f", {failing} failing" if failing else ""),
-    ]
+    idle = sum(1 for s in sources if s.failing_since is None and not s.crawled)
+    health = _plural(len(sources), "source")
+    health += f", {failing} failing" if failing else ""
+    health += f", {idle} not crawled this week" if idle else ""
+    summary = [_plural(len(data.events), "event"), _plural(len(listed), "matched article"), health]
     return DigestView(
         subject=digest_subject(data),
         week=data.week,
         period=day_span(data.start, data.end),
-        events=tuple(_event_view(e, data.end.year) for e in data.events),
+        events=events,
         days=days,
-        matched=matched,
+        matched=len(listed),
+        outside=len(listed) - sum(bar.count for bar in days),
+        day_column=max(DAY_COLUMN_MIN, math.ceil(longest * DAY_CHARACTER_PX)),
         sources=sources,
         failing=failing,
+        idle=idle,
+        healthy=len(sources) - failing - idle,
         summary=" · ".join(summary),
     )
 

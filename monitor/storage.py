@@ -933,17 +933,24 @@ class Storage:
     # -- the weekly digest -----------------------------------------------------------
 
     def digest_data(self, week: str, start: date, end: date, sources: Sequence[str]) -> DigestData:
-        """What one week's digest shows: events that took place or were found that week,
-        matched articles per day, and each source's health."""
+        """What one week's digest shows: the events that began that week, or that have a
+        matched article published that week (or, if the page gives no date, first stored
+        then: ``monitor.digest.article_day``) or first stored that week, each with all its
+        articles; and each source's health in the week.
+
+        Counting the articles per day is the digest's: it counts what it lists."""
         after, before = start.isoformat(), (end + timedelta(days=1)).isoformat()
         ids = [
             row[0]
             for row in self.db.execute(
                 """SELECT id FROM events WHERE (first_day >= ? AND first_day < ?)
                    OR id IN (SELECT m.event_id FROM matches m JOIN articles a
-                             ON a.id = m.article_id WHERE a.first_seen >= ? AND a.first_seen < ?)
+                             ON a.id = m.article_id
+                             WHERE (a.first_seen >= ? AND a.first_seen < ?)
+                             OR substr(coalesce(a.published, a.first_seen), 1, 10)
+                                BETWEEN ? AND ?)
                    ORDER BY first_day DESC, id DESC""",
-                [after, before, after, before],
+                [after, before, after, before, start.isoformat(), end.isoformat()],
             )
         ]
         events = []
@@ -958,6 +965,7 @@ class Storage:
                     source=a["source"],
                     language=a["language"],
                     published=date.fromisoformat(a["published"][:10]) if a["published"] else None,
+                    found=date.fromisoformat(a["first_seen"][:10]),  # stored in UTC
                     announcement=bool(a["announcement"]),
                 )
                 for a in event["articles"]
@@ -974,20 +982,11 @@ class Storage:
                     articles=articles,
                 )
             )
-        per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
-        for row in self.db.execute(
-            """SELECT substr(a.first_seen, 1, 10), count(*) FROM matches m
-               JOIN articles a ON a.id = m.article_id
-               WHERE a.first_seen >= ? AND a.first_seen < ? GROUP BY 1""",
-            [after, before],
-        ):
-            per_day[date.fromisoformat(row[0])] = row[1]
         return DigestData(
             week=week,
             start=start,
             end=end,
             events=tuple(events),
-            matched_per_day=tuple(per_day.items()),
             sources=tuple(self._health(name, after, before) for name in sources),
         )
 

@@ -273,3 +273,66 @@ def test_update_when_an_announced_event_is_reported_held(
             sent += deliver_due(storage, channels).sent
     assert sent == 2
     assert [post["title"].split(":")[0] for post in receiver.posts] == ["Announced", "Held"]
+
+
+KAZAN = {
+    "participants": ["Xi Jinping", "Vladimir Putin"],
+    "kind": "in-person",
+    "first_day": "2024-10-22",
+    "last_day": "2024-10-22",
+    "articles": [
+        {
+            "title": "习近平会见俄罗斯总统普京",
+            "url": "http://www.news.cn/20241022/c.html",
+            "source": "xinhua-zh",
+            "language": "zh",
+            "announcement": 0,
+            "evidence": ["习近平", "普京", "会见"],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "heading"),
+    [
+        ("alert", "**Xi Jinping – Vladimir Putin**, in-person meeting, 22 Oct 2024"),
+        (
+            "update",
+            "Now reported as held: **Xi Jinping – Vladimir Putin**, in-person meeting, "
+            "22 Oct 2024.",
+        ),
+    ],
+)
+def test_markdown_alert_puts_the_headline_and_the_source_on_lines_of_their_own(
+    purpose: str, heading: str
+) -> None:
+    _, body = render_alert(KAZAN, "markdown", purpose=purpose)
+    assert body.splitlines() == [
+        heading,
+        "",
+        "[习近平会见俄罗斯总统普京](http://www.news.cn/20241022/c.html)",
+        "_xinhua\\-zh · zh_",
+        "",
+        "Evidence: 习近平, 普京, 会见",
+        "Articles so far: 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "prefix"), [("alert", ""), ("update", "Now reported as held: ")]
+)
+def test_text_alert_puts_the_headline_and_the_source_on_lines_of_their_own(
+    purpose: str, prefix: str
+) -> None:
+    _, body = render_alert(KAZAN, "text", purpose=purpose)
+    assert body.splitlines() == [
+        f"{prefix}Xi Jinping – Vladimir Putin, in-person meeting, 22 Oct 2024",
+        "",
+        "习近平会见俄罗斯总统普京",
+        "http://www.news.cn/20241022/c.html",
+        "xinhua-zh · zh",
+        "",
+        "Evidence: 习近平, 普京, 会见",
+        "Articles so far: 1",
+    ]

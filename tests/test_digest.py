@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import lxml.html
 import pytest
 from apprise.conversion.format import markdown_to_html
 
@@ -122,7 +123,8 @@ MONDAY = date(2024, 5, 13)
 def article(
     source: str, language: str | None, day: int, title: str, url: str, announcement: bool = False
 ) -> DigestArticle:
-    return DigestArticle(title, url, source, language, date(2024, 5, day), announcement)
+    day_of = date(2024, 5, day)
+    return DigestArticle(title, url, source, language, day_of, day_of, announcement)
 
 
 VISIT = DigestEvent(
@@ -210,19 +212,15 @@ SOURCES = (
         last_error=None,
     ),
 )
-PER_DAY = (1, 1, 0, 4, 0, 0, 0)
+PER_DAY = (1, 1, 0, 4, 0, 0, 0)  # the articles of VISIT and CALL, by the day of each
 
 
-def week_data(
-    events: tuple[DigestEvent, ...] = (VISIT, CALL), per_day: tuple[int, ...] = PER_DAY
-) -> DigestData:
-    days = tuple(MONDAY + timedelta(days=n) for n in range(7))
+def week_data(events: tuple[DigestEvent, ...] = (VISIT, CALL)) -> DigestData:
     return DigestData(
         week=WEEK,
-        start=days[0],
-        end=days[-1],
+        start=MONDAY,
+        end=MONDAY + timedelta(days=6),
         events=events,
-        matched_per_day=tuple(zip(days, per_day, strict=True)),
         sources=SOURCES,
     )
 
@@ -368,10 +366,7 @@ def test_text_shows_events_links_and_health() -> None:
 
 
 def test_an_unknown_kind_is_a_meeting_and_an_all_announced_event_says_announced() -> None:
-    announced = tuple(
-        DigestArticle(a.title, a.url, a.source, a.language, a.published, True)
-        for a in CALL.articles
-    )
+    announced = tuple(replace(a, announcement=True) for a in CALL.articles)
     event = DigestEvent(
         1,
         "china-russia-summit",
@@ -387,11 +382,39 @@ def test_an_unknown_kind_is_a_meeting_and_an_all_announced_event_says_announced(
     assert ">meeting</span>" in digest.html and ">announced</span>" in digest.html
 
 
+def test_the_counts_are_the_listed_articles_each_on_its_own_day() -> None:
+    articles = (
+        article("tass", "ru", 16, "Путин прибыл в Пекин", "https://tass.ru/politika/1"),
+        # Undated: counted on the day it was found, and shown without a date.
+        replace(article("blog", "en", 18, "Undated", "https://blog.example/u"), published=None),
+        # Published before the week, found in it: listed, not in the chart.
+        replace(
+            article("xinhua", "en", 16, "Earlier", "https://e.org/a"),
+            published=MONDAY - timedelta(days=3),
+        ),
+    )
+    digest = render_digest(week_data(events=(replace(VISIT, articles=articles),)))
+    assert [(day, count) for day, count, _ in text_chart(digest.text)] == [
+        ("Mon", 0),
+        ("Tue", 0),
+        ("Wed", 0),
+        ("Thu", 1),
+        ("Fri", 0),
+        ("Sat", 1),
+        ("Sun", 0),
+    ]
+    for body in (digest.text, digest.markdown):
+        assert "1 event · 3 matched articles · 3 sources, 1 failing" in body
+        assert "1 listed article dated outside this week" in body
+    assert re.search(r"- Undated$", digest.text, re.M)  # shown without a date
+    assert "Earlier · 10 May" in digest.text
+
+
 # -- an empty week ---------------------------------------------------------------------
 
 
 def test_an_empty_week_says_so_and_still_shows_source_health() -> None:
-    digest = render_digest(week_data(events=(), per_day=(0,) * 7))
+    digest = render_digest(week_data(events=()))
     assert digest.subject == "newsmon weekly digest — 2024-W20: no events, 1 source failing"
     for body in (digest.html, digest.markdown, digest.text):
         assert "No watched events this week." in body
@@ -434,10 +457,7 @@ def hostile_week() -> DigestData:
         datetime(2024, 5, 14, tzinfo=UTC),
         "<script>alert(5)</script> | broken | table",
     )
-    data = week_data(events=(event,))
-    return DigestData(
-        data.week, data.start, data.end, data.events, data.matched_per_day, (bad_source,)
-    )
+    return replace(week_data(events=(event,)), sources=(bad_source,))
 
 
 def test_hostile_strings_cannot_inject_html() -> None:
@@ -516,7 +536,9 @@ def test_regional_and_unknown_languages() -> None:
         article("xinhua", "zh", 16, "习近平同普京会谈", "https://www.news.cn/a"),
         article("rthk", "zh-TW", 16, "習近平與普京會談", "https://news.rthk.hk/b"),
         article("blog", None, 16, "Untagged", "https://blog.example/c"),
-        DigestArticle("Old piece", "https://e.org/d", "tass", "en", date(2023, 12, 30), False),
+        replace(
+            article("tass", "en", 16, "Old piece", "https://e.org/d"), published=date(2023, 12, 30)
+        ),
     )
     event = replace(VISIT, articles=articles)
     text = render_digest(week_data(events=(event,))).text
@@ -532,3 +554,46 @@ def test_regional_and_unknown_languages() -> None:
         "Untagged",
     )
     assert "ZH-TW" not in text
+
+
+# -- layout ----------------------------------------------------------------------------
+
+
+def _style(element: lxml.html.HtmlElement) -> dict[str, str]:
+    style = element.get("style", "")
+    pairs = (part.split(":", 1) for part in style.split(";") if ":" in part)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _px(value: str, side: int = 0) -> int:
+    """One side of a CSS length list ("3px 0 0 8px"), top/right/bottom/left as 0..3."""
+    parts = value.split()
+    if len(parts) == 3:
+        parts.append(parts[1])
+    return int(parts[side % len(parts)].removesuffix("px"))
+
+
+def test_html_keeps_a_date_with_its_year_apart_from_the_headline() -> None:
+    older = article("xinhua", "zh", 16, "习近平同普京会谈", "https://www.news.cn/a")
+    older = replace(older, published=date(2023, 10, 22))  # another year: shown in full
+    html = render_digest(week_data(events=(replace(VISIT, articles=(older,)),))).html
+    (row,) = [
+        tr
+        for tr in lxml.html.fromstring(html).iter("tr")
+        if tr.findall("td/a") and "习近平" in tr.text_content()
+    ]
+    day, headline = row.findall("td")
+    assert [day.text_content().strip(), headline.text_content().strip()] == [
+        "22 Oct 2023",
+        "习近平同普京会谈",
+    ]
+    # The date's column holds the date (12px text: at most 0.6em, 7.2px, a character;
+    # nowrap, so a narrower column lets it run under the headline) and a gap follows.
+    assert "nowrap" in _style(day)["white-space"]
+    assert _px(_style(day)["width"]) >= len("22 Oct 2023") * 7.2
+    gap = _px(_style(day)["padding"], 1) + _px(_style(headline)["padding"], 3)
+    assert gap >= 6
+    # The source's name above stands over the headlines.
+    source = row.getparent().getprevious()
+    assert source.text_content() == "xinhua"
+    assert _px(_style(source)["padding-left"]) == _px(_style(day)["width"]) + gap
