@@ -297,10 +297,21 @@ def _merge(base: Any, extra: Any) -> Any:
 
 
 def load_topics(entries: list[str | dict[str, Any]]) -> list[CompiledTopic]:
-    """Every topic of a config, compiled; duplicate names are refused."""
+    """Every topic of a config, compiled; duplicate names are refused.
+
+    A topic that ``extends`` another replaces it: listing both would make every meeting
+    two events and every alert two messages (the extension already matches all the base
+    does). Distinct topics are distinct watches, and each names itself in its alerts.
+    """
+    extended = {str(e["extends"]) for e in entries if isinstance(e, dict) and e.get("extends")}
+    entries = [entry for entry in entries if _entry_name(entry) not in extended]
     topics = [compile_topic(load_topic(entry)) for entry in entries]
     names = [t.name for t in topics]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"topics: {', '.join(duplicates)} defined twice")
     return topics
+
+
+def _entry_name(entry: str | dict[str, Any]) -> str | None:
+    return entry if isinstance(entry, str) else entry.get("name")

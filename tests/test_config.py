@@ -71,6 +71,17 @@ def test_unset_variable_is_named(tmp_path: Path) -> None:
         ),
         ("schedule:\n  timezone: Mars/Olympus\n", r"unknown time zone"),
         ("schedule:\n  digest: every monday\n", r"cron"),
+        ("schedule:\n  digest: '0 8 * * funday'\n", r"schedule\.digest.*not a valid cron"),
+        ("schedule:\n  digest: '99 8 * * mon'\n", r"schedule\.digest.*not a valid cron"),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f]\n    every: 15\n",
+            r"sources\.0\.every.*needs a unit: 15s, 15m",
+        ),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x.org/f]\n    every: 1s\n",
+            r"sources\.0\.every.*more often than crawl\.min_every",
+        ),
+        ("notify:\n  max_age: 14\n", r"notify\.max_age.*needs a unit"),
         ("[1, 2]\n", r"top level must be a mapping"),
         ("sources: [\n", r"not valid YAML"),
     ],
@@ -100,3 +111,60 @@ def test_source_overrides_politeness(tmp_path: Path) -> None:
     assert source.hosts == frozenset({"x:8080"})
     with pytest.raises(ConfigError, match="no source named 'b'"):
         config.source("b")
+
+
+def test_fast_polling_needs_loopback_or_an_explicit_override(tmp_path: Path) -> None:
+    local = "sources:\n  - name: a\n    feeds: [http://127.0.0.1:8080/f]\n    every: 1s\n"
+    assert load_config(write(tmp_path, local), env={}).sources[0].every == timedelta(seconds=1)
+    allowed = (
+        "sources:\n  - name: a\n    feeds: [http://x.org/f]\n    every: 30s\n"
+        "    crawl: {min_every: 10s}\n"
+    )
+    assert load_config(write(tmp_path, allowed), env={}).sources[0].every.total_seconds() == 30
+    assert load_config(write(tmp_path, "notify: {max_age: 0}\n"), env={}).notify.max_age == (
+        timedelta(0)
+    )
+
+
+def test_secrets_are_every_substituted_value_and_url_password(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sources:\n  - name: a\n    feeds: ['http://reader:open-sesame@x.org/f?key=${KEY}']\n"
+        "notify:\n  alerts: ['json://127.0.0.1:9/${HOOK}']\n",
+    )
+    config = load_config(path, env={"KEY": "k-123456", "HOOK": "hook-path-9", "UNUSED": "zzzz"})
+    assert {"k-123456", "hook-path-9", "open-sesame"} <= config.secrets
+    assert "zzzz" not in config.secrets
+    assert config.sources[0].hosts == frozenset({"x.org"})
+
+
+@pytest.mark.parametrize(
+    ("text", "warning"),
+    [
+        ("sources: []\n", "no sources configured"),
+        ("topics: []\n", "no topics configured"),
+        ("notify: {alerts: []}\n", "no alert channels"),
+    ],
+)
+def test_a_config_that_watches_nothing_or_tells_nobody_warns(
+    tmp_path: Path, text: str, warning: str
+) -> None:
+    assert any(warning in line for line in load_config(write(tmp_path, text), env={}).warnings)
+
+
+def test_an_extending_topic_replaces_its_base() -> None:
+    from monitor.topic import load_topics
+
+    topics = load_topics(
+        [
+            "china-russia-summit",
+            {
+                "name": "china-russia-summit-plus",
+                "extends": "china-russia-summit",
+                "parties": [
+                    {"name": "Xi Jinping", "aliases": {"en": ["the Chinese head of state"]}}
+                ],
+            },
+        ]
+    )
+    assert [topic.name for topic in topics] == ["china-russia-summit-plus"]
