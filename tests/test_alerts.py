@@ -276,6 +276,7 @@ def test_update_when_an_announced_event_is_reported_held(
 
 
 KAZAN = {
+    "topic": "china-russia-summit",
     "participants": ["Xi Jinping", "Vladimir Putin"],
     "kind": "in-person",
     "first_day": "2024-10-22",
@@ -316,6 +317,7 @@ def test_markdown_alert_puts_the_headline_and_the_source_on_lines_of_their_own(
         "",
         "Evidence: 习近平, 普京, 会见",
         "Articles so far: 1",
+        "Topic: china\\-russia\\-summit",
     ]
 
 
@@ -335,4 +337,5 @@ def test_text_alert_puts_the_headline_and_the_source_on_lines_of_their_own(
         "",
         "Evidence: 习近平, 普京, 会见",
         "Articles so far: 1",
+        "Topic: china-russia-summit",
     ]
