@@ -14,7 +14,13 @@ and lead weigh more than the body; the weights combine as independent evidence.
 
 The meeting's kind comes from the kind words in the evidence (title first); its date
 from the date written nearest the meeting word, resolved against the article's date
-(``monitor.dates``), else the article's own date.
+(``monitor.dates``), else the article's own date. Talks reported as held ("held talks",
+"переговоры состоялись") took place: a weaker announcement in the same article is the
+programme's next item ("on 17 May he will travel to Harbin"), which neither makes the
+article an announcement nor dates the meeting.
+
+``why_not_matched`` says, for a person, which of these rules turned down an article that
+names a party ("other principal nearer (Biden)", "written message, not a meeting").
 """
 
 from __future__ import annotations
@@ -55,8 +61,10 @@ PLACE_BEFORE, PLACE_BEFORE_CJK = 14, 8
 # Two parties this close, with no one else between them, are the meeting's two sides
 # ("Xi and Putin held talks", "习近平同普京会谈") whoever else the sentence names.
 PAIR, PAIR_CJK = 30, 12
-# A future marker ("will", "akan", "将") this far before a meeting word puts it ahead.
-FUTURE_REACH, FUTURE_REACH_CJK = 60, 20
+# A future marker ("will", "akan", "将") this far before a meeting word puts it ahead; a
+# past marker as far before it ("held talks"), or after it in the same clause ("talks
+# between Putin and Xi took place", "переговоры … состоялись"), puts it behind.
+TENSE_REACH, TENSE_REACH_CJK = 60, 20
 # In an announcement, a date this far from the meeting word may belong to something else.
 DATE_REACH, DATE_REACH_CJK = 90, 35
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
@@ -66,6 +74,10 @@ ADJACENT, ADJACENT_CJK = 12, 4
 INVITATION_SCOPE = 30
 
 _KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
+# Someone else than the parties: a principal (Biden, Modi), or a minister or other
+# official below the heads of state (Lavrov, Wang Yi), whose meeting is not a summit.
+_OTHERS = ("other", "minister")
+_NAMED = ("both", "the_two")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -82,8 +94,32 @@ class Sentence:
     text: str
     hits: list[Hit] = field(default_factory=list)
 
-    def has(self, group: str) -> bool:
-        return any(hit.group == group for hit in self.hits)
+    def has(self, *groups: str) -> bool:
+        return any(hit.group in groups for hit in self.hits)
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why an article that names a party is not about a watched event, for a person to
+    read: the rule that turned down its most telling sentence (the title first)."""
+
+    rule: str  # one of MISS_RULES
+    reason: str  # "other principal nearer (Biden)", "written message, not a meeting"
+    sentence: int  # 0 is the title
+
+    @property
+    def near(self) -> bool:
+        """A rule turned down what looked like the meeting (Xi meets Biden, Lavrov meets
+        Wang Yi, an exchange of messages), not a party merely absent or mentioned."""
+        return self.rule in NEAR_MISS_RULES
+
+
+# The rules a near miss can fail: those that turn down a meeting word with a party near
+# it (or a message between the parties), then those that find the parties too far apart.
+NEAR_MISS_RULES = (
+    "someone else", "ministers", "message", "recall", "denial", "doubt", "invitation", "question",
+)  # fmt: skip
+MISS_RULES = (*NEAR_MISS_RULES, "place", "absent", "passing", "unnamed", "no meeting")
 
 
 @dataclass(frozen=True)
@@ -97,6 +133,7 @@ class Evidence:
     date: DateMention | None
     talks: bool  # the sentence has a talks, video or phone word, not only a visit
     date_near: bool  # the date is written close to the meeting word
+    held: bool  # talks reported in the past tense ("held talks"): the meeting took place
 
 
 def split_sentences(title: str, text: str) -> list[Sentence]:
@@ -127,7 +164,13 @@ def _nearest(trigger: Hit, hits: list[Hit]) -> int | None:
 class _Judge:
     """Evidence-finding for one article and one topic."""
 
-    def __init__(self, topic: CompiledTopic, sentences: list[Sentence], published: date | None):
+    def __init__(
+        self,
+        topic: CompiledTopic,
+        sentences: list[Sentence],
+        published: date | None,
+        explain: bool = False,
+    ):
         self.topic = topic
         self.sentences = sentences
         self.published = published
@@ -141,6 +184,32 @@ class _Judge:
         years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
         self.latest_year = self.now.year if self.now else max(years, default=None)
         self.future_forms = topic.announcement_forms
+        self.past_forms = topic.report_forms
+        # Why sentences with a meeting word and a party were turned down, only when asked:
+        # (sentence index; 0 a rule refused it, 1 a party was missing; reason).
+        self.explain = explain
+        self.misses: list[tuple[int, int, Miss]] = []
+
+    def turn_down(
+        self, sentence: Sentence, rule: str, reason: str, rank: int = 0, needs_trigger: bool = True
+    ) -> None:
+        """Keep why a sentence with a meeting word is not evidence, if it names a party or
+        is the title (whose meeting word is the article's subject: "Xi meets Biden")."""
+        if not self.explain or (needs_trigger and not sentence.has(*TRIGGERS)):
+            return
+        if sentence.index == 0 or self.named(sentence, all_parties=False):
+            self.misses.append((sentence.index, rank, Miss(rule, reason, sentence.index)))
+
+    def telling(self, up_to: int | None = None) -> Miss | None:
+        """The miss of the earliest sentence (up to a sentence index), a rule's first."""
+        kept = [m for m in self.misses if up_to is None or m[0] <= up_to]
+        return min(kept, key=lambda m: m[:2])[2] if kept else None
+
+    def named(self, sentence: Sentence, all_parties: bool) -> bool:
+        found = [
+            any(h.group in (f"party{p}", *_NAMED) for h in sentence.hits) for p in self.parties
+        ]
+        return all(found) if all_parties else any(found)
 
     def party_hits(self, sentence: Sentence, party: int) -> list[Hit]:
         groups = {f"party{party}", "both"}
@@ -148,19 +217,46 @@ class _Judge:
         context = [self.sentences[0], sentence]
         if sentence.index > 1:
             context.append(self.sentences[sentence.index - 1])
-        if not any(s.has("other") for s in context):
+        if not any(s.has(*_OTHERS) for s in context):
             groups.add("the_two")
         return [h for h in sentence.hits if h.group in groups]
 
     def _future_tense(self, sentence: Sentence, trigger: Hit) -> bool:
         """A future marker governing the meeting word: "will hold talks", "将举行会谈",
-        or a meeting word that is itself a future form ("посетит", "встретятся")."""
+        or a meeting word that is itself a future form ("посетит", "встретятся"). A past
+        marker in between governs instead ("Putin, who will fly on to Harbin, held talks")."""
         if trigger.text.lower() in self.future_forms:
             return True
-        reach = FUTURE_REACH_CJK if _CJK.search(sentence.text) else FUTURE_REACH
+        reach = TENSE_REACH_CJK if _CJK.search(sentence.text) else TENSE_REACH
         return any(
-            h.group == "announce" and 0 <= trigger.start - h.end <= reach for h in sentence.hits
+            h.group == "announce"
+            and 0 <= trigger.start - h.end <= reach
+            and not _between(sentence, "report", h.end, trigger.start)
+            for h in sentence.hits
         )
+
+    def _past_tense(self, sentence: Sentence, trigger: Hit) -> bool:
+        """A past marker governing the meeting word, with no future marker in between:
+        "held talks", "talks were held", "переговоры состоялись", "举行了会谈", or a
+        meeting word that is itself a past form ("met", "встретились")."""
+        if trigger.text.lower() in self.past_forms:
+            return True
+        reach = TENSE_REACH_CJK if _CJK.search(sentence.text) else TENSE_REACH
+        for hit in sentence.hits:
+            if hit.group != "report":
+                continue
+            if 0 <= trigger.start - hit.end <= reach:
+                start, end = hit.end, trigger.start
+            elif 0 <= hit.start - trigger.end <= reach:
+                start, end = trigger.end, hit.start
+                between = sentence.text[start - sentence.start : end - sentence.start]
+                if _CLAUSE_BREAK.search(between):
+                    continue
+            else:
+                continue
+            if not _between(sentence, "announce", start, end):
+                return True
+        return False
 
     def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
         after = PLACE_AFTER_CJK if cjk else PLACE_AFTER
@@ -172,20 +268,43 @@ class _Judge:
             and (0 <= h.start - trigger.end <= after or 0 <= trigger.start - h.end <= before)
         ]
 
+    def _missing(
+        self, sentence: Sentence, party: int, trigger: Hit, others: list[Hit]
+    ) -> tuple[str, str, int]:
+        """Why a meeting word lacks a party: someone else's meeting ("Xi met Biden"), or
+        the party is just not there; the first is the stronger reason."""
+        cjk = bool(_CJK.search(sentence.text))
+        near = [h for h in others if _distance(trigger, h) <= (WINDOW_CJK if cjk else WINDOW)]
+        if near:
+            return (*_someone(trigger, near, cjk), 0)
+        name = self.topic.topic.parties[party].name
+        return "absent", f"{name} not named near “{trigger.text}”", 1
+
     def mentions(self, sentence: Sentence, party: int) -> bool:
         return bool(self.party_hits(sentence, party))
 
     def evidence(self, sentence: Sentence) -> Evidence | None:
-        if sentence.has("negation") or sentence.has("recall"):
-            return None
+        for hit in sentence.hits:
+            if hit.group == "negation":
+                self.turn_down(sentence, "denial", f"denied or in doubt ({hit.text})")
+                return None
+            if hit.group == "recall":
+                self.turn_down(sentence, "recall", f"recalls a past meeting ({hit.text})")
+                return None
         question = sentence.text.rstrip(" \"'»”’)").endswith(("?", "？"))
         if question and sentence.index > 0:
+            self.turn_down(sentence, "question", "a question, not a report")
             return None  # a question in a press conference reports nothing
-        if sentence.has("message") and not (sentence.has("phone") or sentence.has("video")):
+        if sentence.has("message") and not sentence.has("phone", "video"):
+            # "Exchange of messages between Putin and Xi" needs no meeting word to be a miss
+            between = self.explain and self.named(sentence, all_parties=True)
+            self.turn_down(
+                sentence, "message", "written message, not a meeting", needs_trigger=not between
+            )
             return None  # a written message, unless it was said on a call
         cjk = bool(_CJK.search(sentence.text))
         window = WINDOW_CJK if cjk else WINDOW
-        others = [h for h in sentence.hits if h.group == "other"]
+        others = [h for h in sentence.hits if h.group in _OTHERS]
         invitations = [h for h in sentence.hits if h.group == "invitation"]
         before = self.sentences[max(1, sentence.index - 1) : sentence.index]
         previous = [self.sentences[0], *before]
@@ -199,6 +318,12 @@ class _Judge:
             and h not in invited
             and not any(_governs(n, h, sentence, cjk) for n in hedges)
         ]
+        if self.explain and not live:
+            if invitations:
+                what = f"an invitation, not a meeting ({invitations[0].text})"
+                self.turn_down(sentence, "invitation", what)
+            elif hedges:
+                self.turn_down(sentence, "doubt", f"in doubt ({hedges[0].text})")
         for trigger in live:
             distances: list[int] = []
             phrases: list[Hit] = []
@@ -220,11 +345,16 @@ class _Judge:
                 ):
                     weak = True  # "He held talks with Xi" after a sentence naming Putin
                 else:
+                    if self.explain:
+                        self.turn_down(sentence, *self._missing(sentence, party, trigger, others))
                     break
             else:
                 if not distances or by_place >= len(phrases) or (weak and by_place):
+                    self.turn_down(sentence, "place", "only a place named, not its leader", 1)
                     continue  # a place stands in for one party, never for all of them
                 if _someone_elses(trigger, distances, phrases, others, cjk, sentence):
+                    if self.explain:
+                        self.turn_down(sentence, *_someone(trigger, others, cjk))
                     continue
                 found = self._make(sentence, trigger, phrases, weak, live)
                 if found and (best is None or found.weight > best.weight):
@@ -248,6 +378,7 @@ class _Judge:
             _distance(local_trigger, Hit("", when.start, when.end, "")) <= reach
         )
         if _recalls(sentence, mentions, self.now, self.latest_year):
+            self.turn_down(sentence, "recall", "recalls a past meeting (by its date)")
             return None
         if sentence.index == 0:
             weight = WEIGHT_TITLE
@@ -262,17 +393,25 @@ class _Judge:
         kind_words = [h for h in live if h.group in _KIND_OF_TRIGGER]
         kinds = tuple(_KIND_OF_TRIGGER[h.group] for h in kind_words)
         future_date = when is not None and self.published is not None and when.day > self.published
+        announcement = future_date or self._future_tense(sentence, trigger)
+        talks = [h for h in live if h.group != "in_person"]
         return Evidence(
             sentence=sentence.index,
             weight=weight,
             trigger=trigger,
             phrases=(*phrases, trigger, *kind_words),
             kinds=kinds,
-            announcement=future_date or self._future_tense(sentence, trigger),
-            talks=any(h.group != "in_person" for h in live),
+            announcement=announcement,
+            talks=bool(talks),
             date_near=date_near,
             date=when,
+            held=not announcement and any(self._past_tense(sentence, h) for h in talks),
         )
+
+
+def _between(sentence: Sentence, group: str, start: int, end: int) -> bool:
+    """Whether a phrase of ``group`` lies between two offsets of the article."""
+    return any(h.group == group and start <= h.start and h.end <= end for h in sentence.hits)
 
 
 def _invited(hits: list[Hit], invitations: list[Hit]) -> set[Hit]:
@@ -354,6 +493,19 @@ def _someone_elses(
     return nearest_other < max(distances)
 
 
+def _someone(trigger: Hit, others: list[Hit], cjk: bool) -> tuple[str, str]:
+    """Who the meeting word belongs to, for a person: the nearest other principal, by name
+    where a title leads to one ("Prime Minister of India Narendra Modi" → Modi)."""
+    nearest = min(others, key=lambda h: _distance(trigger, h))
+    run = [nearest]
+    for hit in sorted(others, key=lambda h: h.start):
+        if hit.start >= run[-1].end and hit.start - run[-1].end <= (PAIR_CJK if cjk else PAIR):
+            run.append(hit)
+    if all(h.group == "minister" for h in run):
+        return "ministers", f"ministers, not heads of state ({run[-1].text})"
+    return "someone else", f"other principal nearer ({run[-1].text})"
+
+
 def _governs(negation: Hit, trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
     """A doubt bears on a meeting word in its own clause, close by ("if they meet",
     "могут встретиться", "如果…会晤"), not on one across a comma ("Xi and Putin meet, say
@@ -368,7 +520,7 @@ def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> 
     """A party right next to the meeting word, in the same clause ("met Xi", "会见了普京";
     not "… virtual summit, Putin joined")."""
     reach = ADJACENT_CJK if cjk else ADJACENT
-    if any(h.group == "other" and _distance(trigger, h) <= 2 * reach for h in sentence.hits):
+    if any(h.group in _OTHERS and _distance(trigger, h) <= 2 * reach for h in sentence.hits):
         return False  # "Putin receives China's Wang Yi": the counterpart is someone else
     for hit in phrases:
         if hit is trigger or not hit.group.startswith("party"):
@@ -411,10 +563,24 @@ def _title_factor(title: Sentence, evidence: list[Evidence], parties: int) -> fl
     if (
         title.has("negation")
         or title.has("message")
-        or (title.has("other") and len(named) < parties)
+        or (title.has(*_OTHERS) and len(named) < parties)
     ):
         return OFF_TOPIC_TITLE_FACTOR
     return 1.0
+
+
+def _about_the_meeting_held(ranked: list[Evidence]) -> list[Evidence]:
+    """The evidence that tells the meeting's tense and day, strongest first.
+
+    Talks reported as held ("held talks in Beijing") took place: an announcement no
+    stronger in the same article is the next item of the programme ("on 17 May he will
+    travel to Harbin", "tomorrow the two leaders will watch the parade"), which neither
+    makes the article an announcement nor dates the meeting.
+    """
+    held = [e.weight for e in ranked if e.held]
+    if not held:
+        return ranked
+    return [e for e in ranked if not (e.announcement and e.weight <= max(held))]
 
 
 def _meeting_day(
@@ -472,34 +638,68 @@ def match_article(
     title: str, text: str, published: date | None, topic: CompiledTopic
 ) -> Match | None:
     """The watched event this article is about, or None."""
+    found, _ = _decide(title, text, published, topic, explain=False)
+    return found
+
+
+def why_not_matched(
+    title: str, text: str, published: date | None, topic: CompiledTopic
+) -> Miss | None:
+    """Why an article that names a party of the topic is not about a watched event; None
+    when it is about one, or names none of the parties. Slower than ``match_article``:
+    for showing a near miss to a person, not for judging every article."""
+    _, miss = _decide(title, text, published, topic, explain=True)
+    return miss
+
+
+def _decide(
+    title: str, text: str, published: date | None, topic: CompiledTopic, explain: bool
+) -> tuple[Match | None, Miss | None]:
     sentences = split_sentences(title, text)
     full = title + "\n" + text
     hits = topic.scan(full)
     groups = {hit.group for hit in hits}
-    parties_named = all(
-        groups & {f"party{i}", f"place{i}", "both", "the_two"}
-        for i in range(len(topic.topic.parties))
-    )
-    if not parties_named or not groups & set(TRIGGERS):
-        return None  # the fast path: most articles end here
+    missing = [
+        party.name
+        for i, party in enumerate(topic.topic.parties)
+        if not groups & {f"party{i}", f"place{i}", *_NAMED}
+    ]
+    if missing or not groups & set(TRIGGERS):
+        # the fast path: most articles end here
+        if not explain or len(missing) == len(topic.topic.parties):
+            return None, None
+        if missing:
+            return None, Miss("unnamed", f"{', '.join(missing)} not named", 0)
+        if "message" in groups:
+            return None, Miss("message", "written message, not a meeting", 0)
+        return None, Miss("no meeting", "no meeting word", 0)
     bounds = [s.start for s in sentences[1:]] + [len(full) + 1]
     index = 0
     for hit in hits:
         while hit.start >= bounds[index]:
             index += 1
         sentences[index].hits.append(hit)
-    judge = _Judge(topic, sentences, published)
+    judge = _Judge(topic, sentences, published, explain)
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
-        return None
+        if not explain:
+            return None, None
+        return None, judge.telling() or Miss(
+            "absent", "no meeting word with both parties near it", 0
+        )
     factor = _title_factor(sentences[0], evidence, len(topic.topic.parties))
-    miss = 1.0
+    unlikely = 1.0
     for item in evidence:
-        miss *= 1.0 - item.weight * factor
-    score = round(1.0 - miss, 3)
+        unlikely *= 1.0 - item.weight * factor
+    score = round(1.0 - unlikely, 3)
     if score < THRESHOLD:
-        return None
-    ranked = sorted(evidence, key=lambda e: (-e.weight, e.sentence))
+        if not explain:
+            return None, None
+        # What the title or lead is about says more than the passing mentions that counted.
+        return None, judge.telling(LEAD_SENTENCES) or Miss(
+            "passing", f"only passing mentions (score {score} < {THRESHOLD})", 0
+        )
+    ranked = _about_the_meeting_held(sorted(evidence, key=lambda e: (-e.weight, e.sentence)))
     when = _meeting_day(ranked, sentences, published)
     day = when.day if when else published
     exact = when is not None and when.kind != "vague"
@@ -515,7 +715,7 @@ def match_article(
         for hit in sorted(item.phrases, key=lambda h: h.start):
             if hit.text.lower() not in (p.lower() for p in phrases):
                 phrases.append(hit.text)
-    return Match(
+    found = Match(
         topic=topic.name,
         score=score,
         participants=topic.participants,
@@ -525,3 +725,4 @@ def match_article(
         announcement=announced,
         evidence=tuple(phrases[:12]),
     )
+    return found, None

@@ -2,10 +2,11 @@
 
 A topic names its parties (with aliases in every language and script, and the places
 that stand for them), the words that make a meeting of each kind, the words that
-announce one, and what disqualifies a sentence (denials, written messages, recollections,
-other principals). Built-in topics live in ``monitor/topics/*.yaml``; a config may name
-them or define its own inline. All phrases of a topic compile into one Aho-Corasick
-automaton, so matching an article is one pass however many languages and aliases it has.
+announce one or report it held, and what disqualifies a sentence (denials, written
+messages, recollections, other principals and ministers). Built-in topics live in
+``monitor/topics/*.yaml``; a config may name them or define its own inline. All phrases
+of a topic compile into one Aho-Corasick automaton, so matching an article is one pass
+however many languages and aliases it has.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ class Topic(_Strict):
     the_two: Phrases = Field(default_factory=dict)
     meeting: MeetingTerms
     announcement: Phrases = Field(default_factory=dict)
+    report: Phrases = Field(default_factory=dict)
     not_evidence: NotEvidence = Field(default_factory=NotEvidence)
     others: Phrases = Field(default_factory=dict)
+    ministers: Phrases = Field(default_factory=dict)
 
     @field_validator("parties")
     @classmethod
@@ -81,7 +84,7 @@ class Topic(_Strict):
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
     "both", "the_two", "party*", "negation", "hedge", "invitation", "recall", "message", "other",
-    "phone", "video", "in_person", "talks", "place*", "announce",
+    "minister", "phone", "video", "in_person", "talks", "place*", "announce", "report",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
 
@@ -161,6 +164,12 @@ class CompiledTopic:
         is itself in the future tense ("посетит" is both a visit and an announcement)."""
         return frozenset(p.lower() for p in _flatten(self.topic.announcement) if "*" not in p)
 
+    @cached_property
+    def report_forms(self) -> frozenset[str]:
+        """Past-tense phrases as written (lower case), to recognise a meeting word that is
+        itself in the past tense ("met", "встретились")."""
+        return frozenset(p.lower() for p in _flatten(self.topic.report) if "*" not in p)
+
     def scan(self, text: str) -> list[Hit]:
         """Every phrase in the text, leftmost-longest, without overlaps.
 
@@ -217,6 +226,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("recall", topic.not_evidence.recall),
         ("message", topic.not_evidence.message),
         ("other", topic.others),
+        ("minister", topic.ministers),
         ("phone", topic.meeting.phone),
         ("video", topic.meeting.video),
         ("in_person", topic.meeting.in_person),
@@ -224,6 +234,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     ]
     groups += [(f"place{i}", p.places) for i, p in enumerate(topic.parties)]
     groups.append(("announce", topic.announcement))
+    groups.append(("report", topic.report))
     table: dict[str, dict[tuple[str, bool], _Entry]] = {}
     for group, phrases in groups:
         for phrase in _flatten(phrases):

@@ -17,7 +17,7 @@ import yaml
 
 from monitor.cluster import EventSpan, event_days, find_event
 from monitor.extract import extract_document, extract_text
-from monitor.matcher import match_article
+from monitor.matcher import match_article, why_not_matched
 from monitor.models import Match
 from monitor.topic import CompiledTopic, load_topics
 
@@ -112,6 +112,20 @@ def test_meeting_date_and_kind(outcomes: list[Outcome]) -> None:
     assert len(wrong_kind) <= 0.05 * len(hits), "\n".join(wrong_kind)
 
 
+REPORTS = [label for label in LABELS if label["match"] and label.get("announcement") is False]
+
+
+@pytest.mark.parametrize("label", REPORTS, ids=[label["file"] for label in REPORTS])
+def test_a_report_of_a_meeting_held_is_dated_the_day_it_was_held(
+    label: dict, topic: CompiledTopic
+) -> None:
+    """Strict, case by case: a report shown as "announcement" of the wrong day tells the
+    user a meeting that took place is still to come."""
+    found = run(label, topic).found
+    assert found is not None, label.get("note")
+    assert (found.announcement, found.date) == (False, label["date"]), label.get("note")
+
+
 def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
     """Cluster the matches in publication order, as the crawler would meet them."""
     spans: list[EventSpan] = []
@@ -149,6 +163,29 @@ def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
     merged = {event: labels for event, labels in by_event.items() if len(labels) > 1}
     assert not split, f"one meeting became several events: {split}"
     assert not merged, f"different meetings became one event: {merged}"
+
+
+NEAR_MISSES = yaml.safe_load((DATA / "near_misses.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", NEAR_MISSES, ids=[case["file"] for case in NEAR_MISSES])
+def test_a_near_miss_says_why_it_was_not_alerted(case: dict, topic: CompiledTopic) -> None:
+    label = next(label for label in LABELS if label["file"] == case["file"])
+    assert not label["match"]
+    path = DATA / case["file"]
+    doc = extract_text(path.read_text(encoding="utf-8"))
+    published = doc.published.date() if doc.published else None
+    miss = why_not_matched(doc.title, doc.text, published, topic)
+    assert miss is not None and miss.reason == case["reason"]
+
+
+def test_an_article_about_the_meeting_or_naming_no_party_has_no_miss(
+    topic: CompiledTopic,
+) -> None:
+    doc = extract_text(SEED.read_text(encoding="utf-8"))
+    assert why_not_matched(doc.title, doc.text, None, topic) is None
+    council = "City council approves budget\n\nThe council met on Tuesday and voted."
+    assert why_not_matched("City council approves budget", council, None, topic) is None
 
 
 def test_seed_article(topic: CompiledTopic) -> None:

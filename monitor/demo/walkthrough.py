@@ -1,8 +1,11 @@
 """`newsmon demo`: the whole pipeline on the bundled replica sites, narrated.
 
 Starts the replicas and a local SMTP server, writes a config pointing at them, then runs
-the same runner functions as `newsmon crawl` and `newsmon digest`, showing each step and
-the alerts as the inbox received them. Nothing leaves 127.0.0.1.
+the runner functions that `newsmon crawl` and the daemon run: a first crawl cycle over
+every source, then, once a new article has appeared on one replica, that source's next
+cycle. It shows each step, the articles that name a leader but were not alerted (with
+the matcher's reason), and the alerts as the inbox received them; then writes and mails
+the digest. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -11,16 +14,29 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-from monitor.config import load_config
+from monitor.alerts import Channel, load_channels
+from monitor.config import Config, Source, load_config
 from monitor.demo.mailbox import Mailbox
-from monitor.demo.replicas import ReplicaSites
+from monitor.demo.replicas import ReplicaSite, ReplicaSites
 from monitor.digest import KIND_WORDS, day_span
-from monitor.runner import build_digest, crawl_cycle, send_digest
+from monitor.matcher import Miss, why_not_matched
+from monitor.runner import (
+    CycleReport,
+    build_digest,
+    crawl_sources,
+    deliver,
+    match_and_queue,
+    run_once,
+    send_digest,
+)
 from monitor.storage import Storage
+from monitor.topic import load_topics
 
 ABOUT = {
     "kremlin-en": "en.kremlin.ru: Atom feed + listing pages",
@@ -28,6 +44,14 @@ ABOUT = {
     "andalpost": "andalpost.com: WordPress RSS + Yoast sitemaps",
     "xinhua-zh": "news.cn: listing page only, robots.txt",
 }
+# Published on a replica between the two cycles: the page and its feed entry are kept
+# beside the site's files under names starting with "_", which a replica never serves.
+LATER_SITE = "kremlin-en"
+LATER_PAGE = "/events/president/news/74042"
+LATER_FEED = "/events/president/news/feed"
+NEAR_MISSES_SHOWN = 3
+
+Echo = Callable[[str], None]
 
 
 def _this_week(today: date) -> str:
@@ -44,15 +68,79 @@ def _command() -> str:
     return f"{sys.executable} -m monitor"
 
 
-def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
+async def _cycle(
+    config: Config, sources: Sequence[Source], storage: Storage, channels: Sequence[Channel]
+) -> CycleReport:
+    """What `newsmon crawl` does, inside the one reactor run that both cycles share
+    (Scrapy's reactor cannot be started twice in a process)."""
+    keys = [channel.key for channel in channels]
+    crawls = await crawl_sources(config, sources, storage, notify=keys)
+    matching = match_and_queue(storage, config, channels)
+    return CycleReport(crawls, matching, deliver(storage, config, channels, True))
+
+
+def _show_crawls(report: CycleReport, echo: Echo) -> None:
+    for stats in report.crawls:
+        echo(
+            f"        {stats.source:<11} {stats.pages:>3} pages, {stats.new_articles:>2} new "
+            f"articles, {stats.errors} errors, {stats.seconds:.1f} s"
+        )
+
+
+def _publish_later(site: ReplicaSite) -> None:
+    """Put the kept-back article on the site and at the top of its feed."""
+    folder = site.root / LATER_PAGE.strip("/").rsplit("/", 1)[0]
+    name = LATER_PAGE.rsplit("/", 1)[1]
+    site.put(LATER_PAGE, (folder / f"_{name}").read_bytes())
+    entry = (folder / f"_feed-entry-{name}").read_text("utf-8")
+    feed = (site.root / LATER_FEED.strip("/")).read_text("utf-8")
+    first = feed.index("  <entry>")
+    site.put(LATER_FEED, feed[:first] + entry + feed[first:])
+
+
+def near_misses(config: Config, storage: Storage, limit: int) -> list[tuple[str, Miss]]:
+    """Stored articles that name a leader but were not alerted, with the matcher's reason:
+    one article per rule, at most ``limit``, English ones first (the demo speaks English)."""
+    topics = load_topics(config.topics)
+    alerted = {article["id"] for event in storage.events() for article in event["articles"]}
+    rows = sorted(
+        (row for row in storage.articles() if row["id"] not in alerted),
+        key=lambda row: (row["language"] != "en", row["published"] or "", row["title"]),
+    )
+    shown: list[tuple[str, Miss]] = []
+    for row in rows:
+        published = date.fromisoformat(row["published"][:10]) if row["published"] else None
+        for topic in topics:
+            miss = why_not_matched(row["title"], row["text"], published, topic)
+            if miss and miss.near and all(miss.rule != m.rule for _, m in shown):
+                shown.append((row["title"], miss))
+    return shown[:limit]
+
+
+def _by_meeting_day(
+    messages: list[EmailMessage], events: list[dict[str, Any]]
+) -> list[tuple[str, str, str]]:
+    """The alerts in the order of their meetings (they arrive in the order the crawl met
+    the articles), each with its plain-text body; an alert names its first article's URL."""
+    first_day = {a["url"]: e["first_day"] for e in events for a in e["articles"]}
+    alerts: list[tuple[str, str, str]] = []
+    for message in messages:
+        part = message.get_body(preferencelist=("plain",))
+        text = part.get_content() if part else ""
+        days = [day for url, day in first_day.items() if url in text]
+        alerts.append((min(days, default=""), str(message["Subject"]), text))
+    return sorted(alerts)
+
+
+def run_demo(workdir: Path, echo: Echo) -> None:
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
     echo("newsmon demo: the whole pipeline on local replicas of real news sites (no internet)\n")
     with ReplicaSites() as sites, Mailbox() as inbox:
-        echo("[1/5] Replica sites started on 127.0.0.1:")
+        echo("[1/6] Replica sites started on 127.0.0.1:")
         for site in sites:
             echo(f"        {site.name:<11} {site.base_url}  ({ABOUT.get(site.name, '')})")
-        echo(f"\n[2/5] Local mail server (aiosmtpd) listening on 127.0.0.1:{inbox.port}")
+        echo(f"\n[2/6] Local mail server (aiosmtpd) listening on 127.0.0.1:{inbox.port}")
         config_path = workdir / "config.yaml"
         config_path.write_text(
             sites.config_yaml(
@@ -63,39 +151,40 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
             encoding="utf-8",
         )
         config = load_config(config_path)
+        channels = load_channels(config.notify.alerts, "notify.alerts")
+        later = sites.site(LATER_SITE)
 
-        echo("\n[3/5] Crawling every source, extracting, matching …")
-        report = crawl_cycle(config)
-        for stats in report.crawls:
-            echo(
-                f"        {stats.source:<11} {stats.pages:>3} pages, {stats.new_articles:>2} new "
-                f"articles, {stats.errors} errors, {stats.seconds:.1f} s"
-            )
-        matching = report.matching
-        echo(
-            f"        {matching.checked} articles judged, {matching.matched} about a watched "
-            f"meeting, {len(matching.new_events)} events"
-        )
-
-        echo("\n[4/5] Events: one per meeting, whatever the number of articles and languages")
         with Storage(config.database) as storage:
-            events = storage.events()
-        for event in reversed(events):
-            days = day_span(
-                date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"])
-            )
-            languages = ", ".join(sorted({a["language"] or "?" for a in event["articles"]}))
-            echo(
-                f"        #{event['id']} {days:<16} {' – '.join(event['participants'])}, "
-                f"{KIND_WORDS.get(event['kind'], 'meeting')}: {len(event['articles'])} "
-                f"articles ({languages})"
-            )
 
-        echo(f"\n[5/5] Alerts, as your inbox received them ({report.delivery.sent} sent):")
-        for message in inbox.parsed():
-            text = message.get_body(preferencelist=("plain",))
-            echo(f"\n    ┌─ {message['Subject']}")
-            for line in (text.get_content() if text else "").strip().splitlines():
+            async def both_cycles() -> tuple[CycleReport, CycleReport]:
+                echo("\n[3/6] First crawl cycle: every source, extracting, matching …")
+                first = await _cycle(config, config.sources, storage, channels)
+                _show_crawls(first, echo)
+                matching = first.matching
+                echo(
+                    f"        {matching.checked} articles judged, {matching.matched} about a "
+                    f"watched meeting, {len(matching.new_events)} events, "
+                    f"{first.delivery.sent} alerts sent"
+                )
+                echo("        Not alerted though they name a leader, as the matcher judged them:")
+                for title, miss in near_misses(config, storage, NEAR_MISSES_SHOWN):
+                    echo(f"        not alerted: {title} — because {miss.reason}")
+                _show_events(storage, echo)
+                echo(f"\n[5/6] A new article appears in {LATER_SITE}'s feed; its next cycle:")
+                _publish_later(later)
+                second = await _cycle(config, [config.source(LATER_SITE)], storage, channels)
+                return first, second
+
+            first, second = run_once(both_cycles)
+            _show_crawls(second, echo)
+            _show_joined(storage, later.url(LATER_PAGE), second, echo)
+            events = storage.events()
+
+        sent = first.delivery.sent + second.delivery.sent
+        echo(f"\n[6/6] Alerts, as your inbox received them ({sent} sent), by meeting day:")
+        for _, subject, text in _by_meeting_day(inbox.parsed(), events):
+            echo(f"\n    ┌─ {subject}")
+            for line in text.strip().splitlines():
                 echo(f"    │ {line}")
             echo("    └─")
 
@@ -118,3 +207,30 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> None:
         f"  {newsmon} --config {config_path} digest --week {week} --out digest.md\n"
         f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt"
     )
+
+
+def _show_events(storage: Storage, echo: Echo) -> None:
+    echo("\n[4/6] Events: one per meeting, whatever the number of articles and languages")
+    for event in reversed(storage.events()):
+        days = day_span(
+            date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"])
+        )
+        languages = ", ".join(sorted({a["language"] or "?" for a in event["articles"]}))
+        echo(
+            f"        #{event['id']} {days:<16} {' – '.join(event['participants'])}, "
+            f"{KIND_WORDS.get(event['kind'], 'meeting')}: {len(event['articles'])} "
+            f"articles ({languages})"
+        )
+
+
+def _show_joined(storage: Storage, url: str, report: CycleReport, echo: Echo) -> None:
+    """Where the new article went, and whether anyone was told again."""
+    for event in storage.events():
+        for article in event["articles"]:
+            if article["url"] == url:
+                verb = "opened" if event["id"] in report.matching.new_events else "joined"
+                sent = report.delivery.sent
+                told = f"{sent} new alerts" if sent else "no new alert"
+                echo(f"        {article['title']}: {verb} event #{event['id']}, {told}")
+                return
+    echo(f"        {url}: about no watched meeting")
