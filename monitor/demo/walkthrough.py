@@ -76,7 +76,7 @@ async def _cycle(
     keys = [channel.key for channel in channels]
     crawls = await crawl_sources(config, sources, storage, notify=keys)
     matching = match_and_queue(storage, config, channels)
-    return CycleReport(crawls, matching, deliver(storage, config, channels, True))
+    return CycleReport(crawls, matching, deliver(storage, config, ignore_backoff=True))
 
 
 def _show_crawls(report: CycleReport, echo: Echo) -> None:
