@@ -164,9 +164,11 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
             f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "
             f"{stats.new_articles} new, {stats.errors} errors, {stats.seconds:.1f} s"
         )
+        first = stats.error_messages[0] if stats.error_messages else "no response"
         if stats.outcome == "failed":
-            first = stats.error_messages[0] if stats.error_messages else "no response"
             line += f" — FAILED: {first}"
+        elif stats.errors:
+            line += f" — first error: {first}"
         click.echo(line)
         # the errors themselves with -v; one line per source is enough otherwise
         if obj.verbose:

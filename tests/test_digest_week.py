@@ -73,9 +73,9 @@ def kazan_week(path: Path) -> Digest:
         store_event(storage, date(2024, 10, 22), KAZAN)
         # kremlin-en was crawled during that week; xinhua-zh only now.
         then = datetime(2024, 10, 23, 8, tzinfo=UTC)
-        storage.record_crawl(CrawlStats("kremlin-en", then, then, 5, 2, 2, 0), failed=False)
+        storage.record_crawl(CrawlStats("kremlin-en", then, then, 5, 2, 2, 0))
         now = datetime.now(UTC)
-        storage.record_crawl(CrawlStats("xinhua-zh", now, now, 5, 1, 1, 0), failed=False)
+        storage.record_crawl(CrawlStats("xinhua-zh", now, now, 5, 1, 1, 0))
     return week_digest(path)
 
 
