@@ -7,7 +7,6 @@ feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
-from crawler.urls import canonical_url, looks_like_article, on_hosts
+from crawler.urls import FollowPattern, canonical_url, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError
 from monitor.models import CrawlStats, Hints, Page, article_id
@@ -83,7 +82,7 @@ class SourceSpider(scrapy.Spider):
         self.storage = storage
         self.report = report
         self.hosts = source.hosts
-        self.follow = re.compile(source.follow) if source.follow else None
+        self.follow = FollowPattern(source.follow, source.name) if source.follow else None
         lookback = source.politeness(politeness).lookback
         self.oldest = datetime.now(UTC) - lookback if lookback else None
         self.scheduled: set[str] = set()

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import regex
 import yaml
 from pydantic import (
     BaseModel,
@@ -123,8 +124,9 @@ class Source(_Strict):
     def _regex(cls, pattern: str | None) -> str | None:
         if pattern is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                # The crawler matches it with `regex` (it takes a timeout): same syntax here.
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return pattern
 
