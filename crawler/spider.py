@@ -189,13 +189,17 @@ class SourceSpider(scrapy.Spider):
     def parse_article(self, response: Response, canonical: str, hints: Hints) -> Iterator[Page]:
         self.report.pages += 1
         self.report.articles_fetched += 1
-        text = response.text if isinstance(response, TextResponse) else ""
+        # The bytes, not `response.text`: Scrapy decodes by the declared charset, and a
+        # wrong one stores mojibake that no topic matches. Extraction tries UTF-8 first.
+        body = response.body if isinstance(response, TextResponse) else b""
+        content_type = response.headers.get("Content-Type")
         yield Page(
             source=self.source.name,
             url=response.url,
             canonical_url=canonical,
-            html=text,
+            html=body,
             hints=hints,
+            content_type=content_type.decode("latin-1") if content_type else None,
         )
 
     def article_failed(self, failure: Failure) -> None:

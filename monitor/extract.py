@@ -181,9 +181,13 @@ def extract_document(
     html: str | bytes,
     url: str | None = None,
     hints: Hints = Hints(),  # noqa: B008 - frozen, so one shared default is safe
+    content_type: str | None = None,
 ) -> Document:
-    """Read the article in one HTML page; raises ``ExtractError`` when there is none."""
-    markup = _decode(html) if isinstance(html, bytes) else html
+    """Read the article in one HTML page; raises ``ExtractError`` when there is none.
+
+    ``content_type`` is the HTTP header the bytes came with: its charset is one clue
+    to their encoding, after UTF-8 (see ``_decode``)."""
+    markup = _decode(html, content_type) if isinstance(html, bytes) else html
     if not markup.strip():
         raise ExtractError("empty-page", "nothing but whitespace")
     if "\x00" in markup or not _HTML_TAG.search(markup):
@@ -238,7 +242,7 @@ def extract_document(
 
 def extract(page: Page) -> Article:
     """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
-    document = extract_document(page.html, page.url, page.hints)
+    document = extract_document(page.html, page.url, page.hints, page.content_type)
     return Article(
         id=article_id(page.canonical_url),
         source=page.source,
@@ -296,20 +300,26 @@ def content_hash(text: str) -> str:
 # --- decoding -------------------------------------------------------------------------
 
 
-def _decode(html: bytes) -> str:
-    """Decode by BOM, then ``<meta charset>``/http-equiv, then sniffing (no HTTP header here)."""
-    _, text = html_to_unicode(None, html, auto_detect_fun=_sniff_encoding)
+def _decode(html: bytes, content_type: str | None = None) -> str:
+    """Bytes that are valid UTF-8 are UTF-8, whatever the server or the page declares;
+    else w3lib's ``html_to_unicode``: BOM, then the HTTP header's charset, then
+    ``<meta charset>``/http-equiv, then charset-normalizer's guess.
+
+    UTF-8 comes first because declarations are the part that goes wrong (a CMS moved to
+    UTF-8 keeps its old ``windows-1251`` header or meta), while text in a legacy
+    encoding is next to never valid UTF-8 beyond plain ASCII, which reads the same.
+    """
+    try:
+        return html.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    _, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
     return text
 
 
 def _sniff_encoding(body: bytes) -> str | None:
-    # UTF-8 first: a guesser can take short UTF-8 pages for something else.
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        best = from_bytes(body).best()
-        return best.encoding if best else None
-    return "utf-8"
+    best = from_bytes(body).best()
+    return best.encoding if best else None
 
 
 # --- body -----------------------------------------------------------------------------

@@ -226,3 +226,29 @@ def test_content_hash_ignores_case_and_spacing() -> None:
         "putin met xi. talks went on."
     )
     assert content_hash("Putin met Xi.") != content_hash("Xi met Putin.")
+
+
+RUSSIAN_PAGE = """<!doctype html><html lang="ru"><head>{meta}<title>Путин и Си Цзиньпин</title>
+</head><body><article><p>Владимир Путин провёл переговоры с Председателем КНР Си Цзиньпином
+в режиме видеоконференции. Лидеры обсудили двусторонние отношения.</p></article></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("encoding", "meta", "content_type"),
+    [
+        ("utf-8", "", "text/html; charset=windows-1251"),  # the header lies
+        ("utf-8", '<meta charset="iso-8859-1">', None),  # the page lies
+        ("utf-8", '<meta charset="koi8-r">', "text/html; charset=iso-8859-1"),  # both lie
+        ("windows-1251", "", "text/html; charset=windows-1251"),  # legacy, declared
+        ("windows-1251", '<meta charset="windows-1251">', "text/html"),  # legacy, in <meta>
+        ("windows-1251", "", None),  # legacy, declared nowhere: charset-normalizer guesses
+    ],
+    ids=["header-lies", "meta-lies", "both-lie", "header", "meta", "undeclared"],
+)
+def test_bytes_are_decoded_utf8_first_then_as_declared(
+    encoding: str, meta: str, content_type: str | None
+) -> None:
+    raw = RUSSIAN_PAGE.format(meta=meta).encode(encoding)
+    document = extract_document(raw, "http://127.0.0.1:8765/a", content_type=content_type)
+    assert document.title == "Путин и Си Цзиньпин"
+    assert "с Председателем КНР Си Цзиньпином" in document.text

@@ -9,6 +9,7 @@ headers and body a test gives it); crawls and commands run as the user runs them
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from crawler.discover import Link
 from crawler.spider import CrawlReport, SourceSpider
 from monitor.config import Politeness, Source
 from monitor.storage import Storage
+from tests.conftest import newsmon
 
 
 class Site:
@@ -112,3 +115,97 @@ def test_follow_pattern_ignores_urls_longer_than_any_article(tmp_path: Path) -> 
     ordinary = "http://127.0.0.1:8765/news/70255"
     padded = f"http://127.0.0.1:8765/news/70256?{'x' * 2100}"
     assert followed(spider, [ordinary, padded]) == [ordinary]
+
+
+# --- pages whose declared charset lies, feeds whose dates contradict the page -----------
+
+RUSSIAN_TITLE = "Путин и Си Цзиньпин провели переговоры в режиме видеоконференции"
+RUSSIAN = f"""<!doctype html><html lang="ru"><head><title>{RUSSIAN_TITLE}</title>
+<meta property="article:published_time" content="2022-12-30T15:00:00+03:00"></head>
+<body><article><h1>{RUSSIAN_TITLE}</h1>
+<p>Владимир Путин провёл переговоры с Председателем КНР Си Цзиньпином в режиме
+видеоконференции. Лидеры обсудили двусторонние отношения и международную повестку.</p>
+<p>Стороны договорились продолжить контакты на высшем уровне в следующем году.</p>
+</article></body></html>"""
+
+CHINESE_TITLE = "习近平同俄罗斯总统普京举行视频会晤"
+CHINESE = f"""<!doctype html><html lang="zh-CN"><head>
+<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">
+<title>{CHINESE_TITLE}</title></head>
+<body><article><h1>{CHINESE_TITLE}</h1>
+<p>国家主席习近平在北京同俄罗斯总统普京举行视频会晤。两国元首就双边关系和共同关心的国际问题交换了意见。</p>
+<p>习近平指出，中俄双方要继续坚定支持彼此维护本国核心利益。普京表示，俄方愿同中方加强各领域合作。</p>
+</article></body></html>"""
+
+
+def rss(base: str, items: list[tuple[str, str]]) -> bytes:
+    entries = "".join(
+        f"<item><title>{path}</title><link>{base}{path}</link><pubDate>{date}</pubDate></item>"
+        for path, date in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        f"{entries}</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, sqlite3.Row]]:
+    """One crawl of a site with both lies; the stored articles by path."""
+    directory = tmp_path_factory.mktemp("hostile")
+    site = Site()
+    try:
+        # UTF-8 bytes, but the server says windows-1251 (Scrapy believed it).
+        site.page("/ru", RUSSIAN.encode(), "text/html; charset=windows-1251")
+        # UTF-8 bytes, no charset in the header, a <meta> that says Latin-1.
+        site.page("/zh", CHINESE.encode(), "text/html")
+        # The feed dates /ru to a day on which another meeting took place.
+        feed = rss(
+            site.base,
+            [
+                ("/ru", "Thu, 16 May 2024 09:00:00 +0000"),
+                ("/zh", "Fri, 30 Dec 2022 20:00:00 +0800"),
+            ],
+        )
+        site.page("/feed", feed, "application/rss+xml")
+        config = directory / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": str(directory / "newsmon.db"),
+                    "crawl": {"delay": 0, "obey_robots": False},
+                    "sources": [{"name": "liars", "feeds": [f"{site.base}/feed"]}],
+                }
+            )
+        )
+        run = newsmon("crawl", config=config)
+        assert run.returncode == 0, run.stderr
+        with sqlite3.connect(directory / "newsmon.db") as conn:
+            conn.row_factory = sqlite3.Row
+            stored = {
+                row["url"].removeprefix(site.base): row
+                for row in conn.execute("SELECT * FROM articles")
+            }
+        yield stored
+    finally:
+        site.stop()
+
+
+def test_utf8_page_served_as_windows_1251_is_read_as_utf8(
+    crawled: dict[str, sqlite3.Row],
+) -> None:
+    article = crawled["/ru"]
+    assert article["extract_error"] is None
+    assert article["title"] == RUSSIAN_TITLE
+    assert "с Председателем КНР Си Цзиньпином" in article["text"]
+    assert article["language"] == "ru"
+
+
+def test_utf8_page_with_a_wrong_meta_charset_is_read_as_utf8(
+    crawled: dict[str, sqlite3.Row],
+) -> None:
+    article = crawled["/zh"]
+    assert article["extract_error"] is None
+    assert article["title"] == CHINESE_TITLE
+    assert "国家主席习近平在北京同俄罗斯总统普京举行视频会晤" in article["text"]
+    assert article["language"] == "zh"
