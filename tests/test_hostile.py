@@ -209,3 +209,32 @@ def test_utf8_page_with_a_wrong_meta_charset_is_read_as_utf8(
     assert article["title"] == CHINESE_TITLE
     assert "国家主席习近平在北京同俄罗斯总统普京举行视频会晤" in article["text"]
     assert article["language"] == "zh"
+
+
+# --- pages named on the command line ----------------------------------------------------
+
+SECRET = (
+    "<html><body><article><p>Internal dashboard: the database password is hunter2, "
+    "and this page must never leave the machine.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("command", ["extract", "check"])
+def test_named_url_redirecting_to_another_port_is_refused(
+    site: Site, other_site: Site, tmp_path: Path, command: str
+) -> None:
+    other_site.page("/secret", SECRET.encode(), "text/html; charset=utf-8")
+    site.redirect("/x", f"{other_site.base}/secret")
+    # a redirect on the named host itself is followed as before
+    site.redirect("/moved", "/ru")
+    site.page("/ru", RUSSIAN.encode(), "text/html; charset=windows-1251")
+    run = newsmon(command, f"{site.base}/x", f"{site.base}/moved", config=tmp_path / "absent.yaml")
+    assert run.returncode == 1
+    assert (
+        f"{site.base}/x: cannot fetch {site.base}/x: it redirects off its host, "
+        f"to {other_site.base}/secret" in run.stderr
+    )
+    assert "hunter2" not in run.stdout + run.stderr
+    assert other_site.requests == []
+    assert site.requests == ["/x", "/moved", "/ru"]
+    assert RUSSIAN_TITLE in run.stdout
