@@ -9,7 +9,9 @@ reactor thread. Fetching belongs to the crawler, storing to ``storage``.
 
 Published date, the first step that answers:
 
-1. the hint (the feed's or sitemap's date for this article);
+1. the hint (the feed's or sitemap's date for this article), unless the page's structured
+   date (step 2) is more than a day away from it: then the page wins, and
+   ``Document.feed_published`` keeps the overruled hint;
 2. structured page data: JSON-LD ``datePublished``, ``<meta>`` (``article:published_time``,
    ``itemprop``, Dublin Core…), then the article's ``time[datetime]``;
 3. a full date in the URL path (``/20221230/``, ``/2022-12/30/``, ``/2022/12/30/``);
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
@@ -52,6 +55,8 @@ from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
 
 __all__ = ["content_hash", "extract", "extract_document", "extract_text"]
+
+logger = logging.getLogger(__name__)
 
 
 def _has_class(name: str) -> str:
@@ -218,9 +223,17 @@ def extract_document(
         raise ExtractError("no-text", "no paragraph of article text")
 
     guessed_date = found.date if found else None
+    page_date = _structured_date(tree, metas)
+    feed_date, overruled = hints.published, None
+    if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
+        # The page's own dateline is written with the article; a feed's date may be a
+        # re-publication, a template's bug or another item's, and the matcher would
+        # file the article under whatever meeting took place that day. One calendar day
+        # apart is left alone: time zones make that much.
+        feed_date, overruled = None, hints.published
     published = (
-        hints.published
-        or _structured_date(tree, metas)
+        feed_date
+        or page_date
         or _url_date(url)
         or _htmldate(guessed_date, trust_new_year=False)
         or _date_in_text(text)
@@ -237,12 +250,21 @@ def extract_document(
         ),
         published=published,
         author=author.strip() if author else None,
+        feed_published=overruled,
     )
 
 
 def extract(page: Page) -> Article:
     """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
     document = extract_document(page.html, page.url, page.hints, page.content_type)
+    if document.feed_published is not None:
+        logger.info(
+            "%s: %s: the feed dates it %s but the page %s; the page's date is kept",
+            page.source,
+            page.url,
+            document.feed_published.isoformat(),
+            document.published.isoformat() if document.published else None,
+        )
     return Article(
         id=article_id(page.canonical_url),
         source=page.source,

@@ -59,6 +59,8 @@ class Document:
     language: str | None  # ISO 639-1
     published: datetime | None
     author: str | None
+    # The feed's or sitemap's date when the page's own date contradicted it and won.
+    feed_published: datetime | None = None
 
 
 @dataclass(frozen=True)

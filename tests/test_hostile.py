@@ -211,6 +211,12 @@ def test_utf8_page_with_a_wrong_meta_charset_is_read_as_utf8(
     assert article["language"] == "zh"
 
 
+def test_page_date_wins_over_a_contradicting_feed_date(crawled: dict[str, sqlite3.Row]) -> None:
+    assert crawled["/ru"]["published"].startswith("2022-12-30")
+    # a page without a date of its own takes the feed's, to the minute (feedparser: UTC)
+    assert crawled["/zh"]["published"] == "2022-12-30T12:00:00+00:00"
+
+
 # --- pages named on the command line ----------------------------------------------------
 
 SECRET = (
