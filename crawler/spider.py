@@ -7,7 +7,6 @@ feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from twisted.python.failure import Failure
 from w3lib.http import basic_auth_header
 
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
-from crawler.urls import canonical_url, host_of, looks_like_article, on_hosts
+from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.models import CrawlStats, Hints, Page, article_id
@@ -115,7 +114,7 @@ class SourceSpider(scrapy.Spider):
         self.storage = storage
         self.report = report
         self.hosts = source.hosts
-        self.follow = re.compile(source.follow) if source.follow else None
+        self.follow = FollowPattern(source.follow, source.name) if source.follow else None
         lookback = source.politeness(politeness).lookback
         self.oldest = datetime.now(UTC) - lookback if lookback else None
         self.scheduled: set[str] = set()
@@ -259,13 +258,17 @@ class SourceSpider(scrapy.Spider):
     def parse_article(self, response: Response, canonical: str, hints: Hints) -> Iterator[Page]:
         self.report.pages += 1
         self.report.articles_fetched += 1
-        text = response.text if isinstance(response, TextResponse) else ""
+        # The bytes, not `response.text`: Scrapy decodes by the declared charset, and a
+        # wrong one stores mojibake that no topic matches. Extraction tries UTF-8 first.
+        body = response.body if isinstance(response, TextResponse) else b""
+        content_type = response.headers.get("Content-Type")
         yield Page(
             source=self.source.name,
             url=response.url,
             canonical_url=canonical,
-            html=text,
+            html=body,
             hints=hints,
+            content_type=content_type.decode("latin-1") if content_type else None,
         )
 
     def article_failed(self, failure: Failure) -> None:

@@ -8,11 +8,15 @@ are small classes that register themselves; each names the hosts it serves.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+import regex
 from courlan import normalize_url
+
+logger = logging.getLogger(__name__)
 
 
 class SiteRule:
@@ -123,3 +127,39 @@ def looks_like_article(url: str, listing_url: str) -> bool:
     if listing_path.startswith(path.rstrip("/") + "/"):
         return False  # a parent section of the listing
     return not _NOT_ARTICLE.search(path)
+
+
+class FollowPattern:
+    """A source's ``follow`` regex, applied to URLs that the site controls.
+
+    With ``re`` a pattern such as ``(a|aa)+$`` backtracks for tens of seconds on a link
+    of 30 characters, on the reactor thread, stalling every crawl in the process. The
+    ``regex`` package takes a timeout: a URL that needs longer, or that is longer than
+    any article's address, is not followed.
+    """
+
+    MAX_URL = 2048  # characters
+    TIMEOUT = 0.1  # seconds per URL
+
+    def __init__(self, pattern: str, source: str) -> None:
+        self.pattern = regex.compile(pattern)
+        self.source = source
+        self.timed_out = 0
+
+    def search(self, url: str) -> bool:
+        """True when ``url`` is to be followed."""
+        if len(url) > self.MAX_URL:
+            return False
+        try:
+            return self.pattern.search(url, timeout=self.TIMEOUT) is not None
+        except TimeoutError:
+            self.timed_out += 1
+            if self.timed_out == 1:  # once: the next links will be no different
+                logger.warning(
+                    "%s: follow pattern %r took over %.1f s on %s: such links are not followed",
+                    self.source,
+                    self.pattern.pattern,
+                    self.TIMEOUT,
+                    url[:200],
+                )
+            return False

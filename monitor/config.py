@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import regex
 import yaml
 from pydantic import (
     BaseModel,
@@ -35,6 +36,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Secrets shorter than this are not masked: they would mask ordinary words everywhere.
 MIN_SECRET = 4
+# A YAML alias stands for a whole subtree, so a short file can stand for a huge one
+# ("billion laughs": 519 bytes hung loading for over a minute). PyYAML shares aliased
+# values, so parsing is quick, but substitution and validation walk the expanded tree:
+# its size is counted on the parsed nodes first. The shipped config has 71 values.
+_MAX_VALUES = 100_000
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -135,8 +141,9 @@ class Source(_Strict):
     def _regex(cls, pattern: str | None) -> str | None:
         if pattern is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                # The crawler matches it with `regex` (it takes a timeout): same syntax here.
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return pattern
 
@@ -293,6 +300,47 @@ class Config(_Strict):
         raise ConfigError(f"no source named {name!r} (configured: {known})")
 
 
+class _AliasBomb(yaml.YAMLError):
+    """The document's aliases expand to more values than any config needs, or loop."""
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded, counted without
+    expanding: an aliased node is counted once and its size reused (0 = being counted)."""
+    known = sizes.get(id(node))
+    if known == 0:
+        raise _AliasBomb(
+            f"an alias refers to a value that contains it (line {node.start_mark.line + 1})"
+        )
+    if known is not None:
+        return known
+    sizes[id(node)] = 0
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [item for pair in node.value for item in pair]
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes)
+        if total > _MAX_VALUES:
+            raise _AliasBomb(
+                f"its aliases expand to more than {_MAX_VALUES:,} values (an alias bomb?)"
+            )
+    sizes[id(node)] = total
+    return total
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a document whose aliases expand too far."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _expanded_size(node, {})
+        return node
+
+
 def _substitute(value: Any, env: Mapping[str, str], path: str, used: set[str]) -> Any:
     """Replace ${VAR} in every string of the parsed YAML; collect the values in ``used``."""
     if isinstance(value, dict):
@@ -345,13 +393,18 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     """Read, substitute and validate a config file; raise ConfigError naming what is wrong."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except _AliasBomb as exc:
+        raise ConfigError(f"{path}: refused, {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    except RecursionError:
+        # PyYAML composes nested values recursively: thousands of `[` exhaust the stack.
+        raise ConfigError(f"{path}: values nested too deeply") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -372,6 +425,5 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if templates is not None and not templates.is_absolute():
         notify = config.notify.model_copy(update={"templates": path.parent.resolve() / templates})
         config = config.model_copy(update={"notify": notify})
-    # Short values (a chat id of "1", a flag) would mask ordinary words everywhere.
     config._secrets = frozenset(v for v in used | _userinfo(config) if len(v) >= MIN_SECRET)
     return config

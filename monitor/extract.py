@@ -9,7 +9,9 @@ reactor thread. Fetching belongs to the crawler, storing to ``storage``.
 
 Published date, the first step that answers:
 
-1. the hint (the feed's or sitemap's date for this article);
+1. the hint (the feed's or sitemap's date for this article), unless the page's structured
+   date (step 2) is more than a day away from it: then the page wins, and
+   ``Document.feed_published`` keeps the overruled hint;
 2. structured page data: JSON-LD ``datePublished``, ``<meta>`` (``article:published_time``,
    ``itemprop``, Dublin Core…), then the article's ``time[datetime]``;
 3. a full date in the URL path (``/20221230/``, ``/2022-12/30/``, ``/2022/12/30/``);
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
@@ -52,6 +55,8 @@ from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
 
 __all__ = ["content_hash", "extract", "extract_document", "extract_text"]
+
+logger = logging.getLogger(__name__)
 
 
 def _has_class(name: str) -> str:
@@ -181,9 +186,13 @@ def extract_document(
     html: str | bytes,
     url: str | None = None,
     hints: Hints = Hints(),  # noqa: B008 - frozen, so one shared default is safe
+    content_type: str | None = None,
 ) -> Document:
-    """Read the article in one HTML page; raises ``ExtractError`` when there is none."""
-    markup = _decode(html) if isinstance(html, bytes) else html
+    """Read the article in one HTML page; raises ``ExtractError`` when there is none.
+
+    ``content_type`` is the HTTP header the bytes came with: its charset is one clue
+    to their encoding, after UTF-8 (see ``_decode``)."""
+    markup = _decode(html, content_type) if isinstance(html, bytes) else html
     if not markup.strip():
         raise ExtractError("empty-page", "nothing but whitespace")
     if "\x00" in markup or not _HTML_TAG.search(markup):
@@ -214,9 +223,17 @@ def extract_document(
         raise ExtractError("no-text", "no paragraph of article text")
 
     guessed_date = found.date if found else None
+    page_date = _structured_date(tree, metas)
+    feed_date, overruled = hints.published, None
+    if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
+        # The page's own dateline is written with the article; a feed's date may be a
+        # re-publication, a template's bug or another item's, and the matcher would
+        # file the article under whatever meeting took place that day. One calendar day
+        # apart is left alone: time zones make that much.
+        feed_date, overruled = None, hints.published
     published = (
-        hints.published
-        or _structured_date(tree, metas)
+        feed_date
+        or page_date
         or _url_date(url)
         or _htmldate(guessed_date, trust_new_year=False)
         or _date_in_text(text)
@@ -233,12 +250,21 @@ def extract_document(
         ),
         published=published,
         author=author.strip() if author else None,
+        feed_published=overruled,
     )
 
 
 def extract(page: Page) -> Article:
     """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
-    document = extract_document(page.html, page.url, page.hints)
+    document = extract_document(page.html, page.url, page.hints, page.content_type)
+    if document.feed_published is not None:
+        logger.info(
+            "%s: %s: the feed dates it %s but the page %s; the page's date is kept",
+            page.source,
+            page.url,
+            document.feed_published.isoformat(),
+            document.published.isoformat() if document.published else None,
+        )
     return Article(
         id=article_id(page.canonical_url),
         source=page.source,
@@ -296,20 +322,26 @@ def content_hash(text: str) -> str:
 # --- decoding -------------------------------------------------------------------------
 
 
-def _decode(html: bytes) -> str:
-    """Decode by BOM, then ``<meta charset>``/http-equiv, then sniffing (no HTTP header here)."""
-    _, text = html_to_unicode(None, html, auto_detect_fun=_sniff_encoding)
+def _decode(html: bytes, content_type: str | None = None) -> str:
+    """Bytes that are valid UTF-8 are UTF-8, whatever the server or the page declares;
+    else w3lib's ``html_to_unicode``: BOM, then the HTTP header's charset, then
+    ``<meta charset>``/http-equiv, then charset-normalizer's guess.
+
+    UTF-8 comes first because declarations are the part that goes wrong (a CMS moved to
+    UTF-8 keeps its old ``windows-1251`` header or meta), while text in a legacy
+    encoding is next to never valid UTF-8 beyond plain ASCII, which reads the same.
+    """
+    try:
+        return html.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    _, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
     return text
 
 
 def _sniff_encoding(body: bytes) -> str | None:
-    # UTF-8 first: a guesser can take short UTF-8 pages for something else.
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        best = from_bytes(body).best()
-        return best.encoding if best else None
-    return "utf-8"
+    best = from_bytes(body).best()
+    return best.encoding if best else None
 
 
 # --- body -----------------------------------------------------------------------------

@@ -39,8 +39,11 @@ class Page:
     source: str
     url: str  # the URL that answered, after redirects
     canonical_url: str
-    html: str
+    # The bytes as served: extraction decodes them, since the charset a page or server
+    # declares is often wrong. (A str is taken as already decoded.)
+    html: str | bytes
     hints: Hints = field(default_factory=Hints)
+    content_type: str | None = None  # the Content-Type header, charset and all
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Document:
     language: str | None  # ISO 639-1
     published: datetime | None
     author: str | None
+    # The feed's or sitemap's date when the page's own date contradicted it and won.
+    feed_published: datetime | None = None
 
 
 @dataclass(frozen=True)

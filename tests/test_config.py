@@ -168,3 +168,44 @@ def test_an_extending_topic_replaces_its_base() -> None:
         ]
     )
     assert [topic.name for topic in topics] == ["china-russia-summit-plus"]
+
+
+def billion_laughs(levels: int) -> str:
+    """Nine aliases per level: a few hundred bytes that stand for 9**levels strings."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join([*lines, f"topics: *l{levels - 1}", ""])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # as found by fault injection: loading it ran for over a minute
+        (billion_laughs(9), r"aliases expand to more than 100,000 values"),
+        (billion_laughs(6), r"aliases expand to more than 100,000 values"),
+        ("sources: &loop [*loop]\n", r"alias refers to a value that contains it \(line 1\)"),
+        ("sources: " + "[" * 5000 + "]" * 5000 + "\n", r"nested too deeply"),
+    ],
+    ids=["billion-laughs", "million-laughs", "alias-loop", "deep-nesting"],
+)
+def test_yaml_that_expands_without_bound_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    assert len(text.encode()) < 20_000
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "crawl: &polite {delay: 3, obey_robots: false}\nsources:\n"
+        + "".join(
+            f"  - name: s{n}\n    feeds: [http://x/{n}]\n    crawl: {{<<: *polite, timeout: 5}}\n"
+            for n in range(40)
+        ),
+    )
+    config = load_config(path, env={})
+    assert len(config.sources) == 40
+    effective = config.source("s39").politeness(config.crawl)
+    assert (effective.delay, effective.obey_robots, effective.timeout) == (3, False, 5)

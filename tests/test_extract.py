@@ -226,3 +226,57 @@ def test_content_hash_ignores_case_and_spacing() -> None:
         "putin met xi. talks went on."
     )
     assert content_hash("Putin met Xi.") != content_hash("Xi met Putin.")
+
+
+RUSSIAN_PAGE = """<!doctype html><html lang="ru"><head>{meta}<title>Путин и Си Цзиньпин</title>
+</head><body><article><p>Владимир Путин провёл переговоры с Председателем КНР Си Цзиньпином
+в режиме видеоконференции. Лидеры обсудили двусторонние отношения.</p></article></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("encoding", "meta", "content_type"),
+    [
+        ("utf-8", "", "text/html; charset=windows-1251"),  # the header lies
+        ("utf-8", '<meta charset="iso-8859-1">', None),  # the page lies
+        ("utf-8", '<meta charset="koi8-r">', "text/html; charset=iso-8859-1"),  # both lie
+        ("windows-1251", "", "text/html; charset=windows-1251"),  # legacy, declared
+        ("windows-1251", '<meta charset="windows-1251">', "text/html"),  # legacy, in <meta>
+        ("windows-1251", "", None),  # legacy, declared nowhere: charset-normalizer guesses
+    ],
+    ids=["header-lies", "meta-lies", "both-lie", "header", "meta", "undeclared"],
+)
+def test_bytes_are_decoded_utf8_first_then_as_declared(
+    encoding: str, meta: str, content_type: str | None
+) -> None:
+    raw = RUSSIAN_PAGE.format(meta=meta).encode(encoding)
+    document = extract_document(raw, "http://127.0.0.1:8765/a", content_type=content_type)
+    assert document.title == "Путин и Си Цзиньпин"
+    assert "с Председателем КНР Си Цзиньпином" in document.text
+
+
+def test_page_date_wins_over_a_feed_date_on_another_day() -> None:
+    # The page says 30 December 2022; the feed says 16 May 2024, the day of another
+    # meeting, under which the matcher would have filed this article.
+    feed_date = datetime(2024, 5, 16, 9, 0, tzinfo=UTC)
+    document = extract_document(KREMLIN, None, Hints(published=feed_date))
+    assert document.published == datetime(2022, 12, 30)
+    assert document.feed_published == feed_date
+
+
+def test_feed_date_a_time_zone_away_from_the_page_is_kept() -> None:
+    feed_date = datetime(2022, 12, 31, 1, 30, tzinfo=UTC)  # 30 December west of UTC
+    document = extract_document(KREMLIN, None, Hints(published=feed_date))
+    assert document.published == feed_date
+    assert document.feed_published is None
+
+
+def test_contradicting_dates_are_logged_with_both(caplog: pytest.LogCaptureFixture) -> None:
+    url = "http://127.0.0.1:8765/events/president/news/70315"
+    hints = Hints(published=datetime(2024, 5, 16, 9, 0, tzinfo=UTC))
+    with caplog.at_level("INFO", logger="monitor.extract"):
+        article = extract(Page("kremlin-en", url, url, KREMLIN.encode(), hints))
+    assert article.published == datetime(2022, 12, 30)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"kremlin-en: {url}: the feed dates it 2024-05-16T09:00:00+00:00 but the page "
+        "2022-12-30T00:00:00; the page's date is kept"
+    ]
