@@ -339,3 +339,30 @@ def test_text_alert_puts_the_headline_and_the_source_on_lines_of_their_own(
         "Articles so far: 1",
         "Topic: china-russia-summit",
     ]
+
+
+def test_two_crawls_at_once_on_one_database_alert_each_meeting_once(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    slow = Receiver(delay=0.3)  # both processes are delivering while the other still sends
+    try:
+        config = alert_config(sites, tmp_path, slow.url)
+        command = [sys.executable, "-m", "monitor", "--config", str(config), "crawl"]
+        processes = [
+            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)
+        ]
+        for process in processes:
+            process.communicate(timeout=180)
+            assert process.returncode == 0
+        titles = sorted(post["title"] for post in slow.posts)
+        assert len(titles) == 4 and len(set(titles)) == 4, titles
+        events = newsmon("events", "--json", config=config).stdout.splitlines()
+        assert len(events) == 4, events
+    finally:
+        slow.stop()

@@ -52,6 +52,7 @@ def test_two_deliverers_on_one_database_send_each_message_once(tmp_path: Path) -
             thread.start()
         for thread in threads:
             thread.join()
+        assert len(slow.posts) == 6  # not 12: no message went out twice
         sent = [headers["X-Newsmon-Message-Id"] for headers in slow.headers]
         assert len(sent) == 6 and len(set(sent)) == 6, sent
         assert sum(report.sent for report in reports) == 6
