@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, newsmon
+from tests.test_daemon import wait_for
 
 WORDS = "The ministry said the new bridge across the river will open to traffic next spring."
 
@@ -200,15 +201,6 @@ def test_a_database_that_refuses_writes_fails_the_run_and_loses_nothing(
     assert "ok:" in newsmon("status", config=config).stdout
 
 
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def articles_so_far(database: Path) -> int:
     try:
         return stored(database)
@@ -240,7 +232,7 @@ def test_a_stop_mid_crawl_is_recorded_as_interrupted_and_the_rest_comes_next_tim
         text=True,
     )
     try:
-        wait_until(lambda: articles_so_far(database) >= 3, "a few stored posts")
+        wait_for(lambda: articles_so_far(database) >= 3, "a few stored posts")
         process.send_signal(stop_signal)
         out, err = process.communicate(timeout=60)
     finally:
@@ -320,7 +312,7 @@ def test_a_second_daemon_on_one_database_is_refused(
         text=True,
     )
     try:
-        wait_until(lambda: articles_so_far(tmp_path / "newsmon.db") == 1, "the first daemon")
+        wait_for(lambda: articles_so_far(tmp_path / "newsmon.db") == 1, "the first daemon")
         second = newsmon("run", config=config, timeout=60)
         assert second.returncode != 0
         assert "another newsmon daemon" in second.stderr and "running" in second.stderr
