@@ -31,6 +31,7 @@ from datetime import date, timedelta
 
 from monitor.dates import DateMention, find_dates, find_months
 from monitor.models import Match
+from monitor.normalize import fold
 from monitor.topic import TRIGGERS, CompiledTopic, Hit
 
 # How much one piece of evidence counts, by where it is (noisy-or: 1 - Π(1 - w)).
@@ -655,6 +656,8 @@ def why_not_matched(
 def _decide(
     title: str, text: str, published: date | None, topic: CompiledTopic, explain: bool
 ) -> tuple[Match | None, Miss | None]:
+    # Traditional Chinese is read in simplified characters, as the topic's phrases are.
+    title, text = fold(title), fold(text)
     sentences = split_sentences(title, text)
     full = title + "\n" + text
     hits = topic.scan(full)
