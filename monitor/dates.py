@@ -11,7 +11,10 @@ Chinese and Indonesian, and resolving them against the article's publication dat
   "下周五";
 * relative days: "tomorrow", "вчера", "lusa", "明天", "tonight", "вечером", with the day
   they stand for written beside them or not ("今天（9月2日）");
-* vague periods, as a best-guess day: "next week", "на этой неделе", "bulan depan", "下个月".
+* vague periods, as a best-guess day: "next week", "на этой неделе", "bulan depan", "下个月";
+* two Chinese forms that need more than the sentence: the dateline a wire story opens with
+  ("新华社莫斯科7月16日电", ``find_dateline``) and "that day" (当天) for the day the
+  sentence before names (``that_day``).
 
 It is pure and cheap enough for every sentence of every article: two precompiled
 regexes (explicit dates, only tried when the sentence has a digit; everything written in
@@ -99,12 +102,14 @@ def find_dateline(text: str, reference: date | None) -> date | None:
 _ZH_THAT_DAY = re.compile(r"当天|當天|当日(?!报|報)|當日|同日|同一天|当晚|當晚")
 
 
-def that_day(text: str, before: list[DateMention]) -> list[DateMention]:
-    """The day a sentence means by "that day" (当天, 同日), from the date mentions of the
-    sentence before it; none when it writes no such word or the sentence names no day."""
+def that_day(text: str, before: str, reference: date | None) -> list[DateMention]:
+    """The day a sentence means by "that day" (当天, 同日): the last day the sentence
+    ``before`` it names; none when it writes no such word or the sentence before no day."""
     written = _ZH_THAT_DAY.search(text)
-    days = [m for m in before if m.kind == "explicit"]
-    if written is None or not days:
+    if written is None:
+        return []
+    days = [m for m in find_dates(before, reference) if m.kind == "explicit"]
+    if not days:
         return []
     return [replace(days[-1], start=written.start(), end=written.end(), end_day=None)]
 

@@ -371,7 +371,7 @@ class _Judge:
         mentions = find_dates(sentence.text, self.reference)
         if not mentions and sentence.index > 1:
             before = self.sentences[sentence.index - 1].text
-            mentions = that_day(sentence.text, find_dates(before, self.reference))
+            mentions = that_day(sentence.text, before, self.reference)
         when = min(
             mentions,
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),

@@ -6,7 +6,8 @@ announce one or report it held, and what disqualifies a sentence (denials, writt
 messages, recollections, other principals and ministers). Built-in topics live in
 ``monitor/topics/*.yaml``; a config may name them or define its own inline. All phrases
 of a topic compile into one Aho-Corasick automaton, so matching an article is one pass
-however many languages and aliases it has.
+however many languages and aliases it has. Phrases go through the same fold as articles
+(``monitor.normalize``): a topic written in traditional Chinese matches simplified text.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ class CompiledTopic:
 
         Latin and Cyrillic phrases must stand as whole words ("Xi" is not in "Xinhua" nor
         in "Xi'an"); a last word marked `*` takes any ending; Chinese matches anywhere.
+        The text is read as ``monitor.normalize.fold`` leaves it, like the phrases.
         """
         low = _fold(text)
         size = len(low)

@@ -93,9 +93,9 @@ def test_a_chinese_dateline_tells_the_day_a_story_was_filed(text: str, day: date
 
 
 def test_that_day_is_the_day_the_sentence_before_names() -> None:
-    before = find_dates("金砖峰会22日至24日在喀山举行。", date(2024, 10, 23))
-    (mention,) = that_day("习近平抵达喀山当天便同普京举行会晤。", before)
+    before, sentence = "金砖峰会22日至24日在喀山举行。", "习近平抵达喀山当天便同普京举行会晤。"
+    (mention,) = that_day(sentence, before, date(2024, 10, 23))
     assert (mention.day, mention.end_day, mention.kind) == (date(2024, 10, 22), None, "explicit")
-    assert "习近平抵达喀山当天便同普京举行会晤。"[mention.start : mention.end] == "当天"
-    assert that_day("两国元首举行会晤。", before) == []
-    assert that_day("当天两国元首举行会晤。", []) == []
+    assert sentence[mention.start : mention.end] == "当天"
+    assert that_day("两国元首举行会晤。", before, date(2024, 10, 23)) == []
+    assert that_day("当天两国元首举行会晤。", "峰会在喀山举行。", date(2024, 10, 23)) == []
