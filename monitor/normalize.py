@@ -35,7 +35,14 @@ def fold(text: str) -> str:
     mainland usage; any other text unchanged."""
     if not CJK.search(text):
         return text
+    if "\x00" in text:  # OpenCC reads a C string: the text would end at the NUL
+        return "\x00".join(map(fold, text.split("\x00")))
     characters = _converter("hk2s")
-    if characters.convert(text) == text:
+    try:
+        simplified = characters.convert(text)
+    except UnicodeEncodeError:  # a lone surrogate, from a page decoded badly: read it as "?"
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        simplified = characters.convert(text)
+    if simplified == text:
         return text  # simplified already, or kana and characters common to both scripts
     return characters.convert(_converter("tw2sp").convert(text))

@@ -22,6 +22,8 @@ CASES = {
     "latin_unchanged": ("Xi and Putin met in Kazan", "Xi and Putin met in Kazan"),
     "cyrillic_unchanged": ("Путин и Си Цзиньпин", "Путин и Си Цзиньпин"),
     "empty": ("", ""),
+    "nul_keeps_the_rest": ("習近平\x00與普丁", "习近平\x00与普丁"),
+    "lone_surrogate": ("習近平\udc80與普丁", "习近平?与普丁"),
 }
 
 
