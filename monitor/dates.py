@@ -470,11 +470,17 @@ def _md(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     return _explicit_hit(m, ref, year, written, month, d1, None, d2)
 
 
+# "16号" without a month is a day only where a day's words follow ("普丁16号造访中国",
+# "8号下午"): "3号线", "2号人物", "1号文件" are numbers.
+_DAY_NUMBER_THEN = re.compile(r"[上下中晚凌早当當起抵举舉访訪造赴前与與同]")
+
+
 def _zh(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     if not m["zh_s"] and not m["zh_d2"]:
         return None  # "12月30" or a bare number
     if m["zh_s"] != "日" and not (m["zh_m"] or m["zh_rm"]):
-        return None
+        if not (m["zh_s"] and _DAY_NUMBER_THEN.match(text, m.end())):
+            return None
     year, written = _year(m, "zh", ref)
     day = int(m["zh_d"])
     day2 = int(m["zh_d2"]) if m["zh_d2"] else None
