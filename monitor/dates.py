@@ -478,9 +478,9 @@ _DAY_NUMBER_THEN = re.compile(r"[上下中晚凌早当當起抵举舉访訪造�
 def _zh(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     if not m["zh_s"] and not m["zh_d2"]:
         return None  # "12月30" or a bare number
-    if m["zh_s"] != "日" and not (m["zh_m"] or m["zh_rm"]):
-        if not (m["zh_s"] and _DAY_NUMBER_THEN.match(text, m.end())):
-            return None
+    a_day = m["zh_s"] == "日" or bool(m["zh_s"] and _DAY_NUMBER_THEN.match(text, m.end()))
+    if not (a_day or m["zh_m"] or m["zh_rm"]):
+        return None
     year, written = _year(m, "zh", ref)
     day = int(m["zh_d"])
     day2 = int(m["zh_d2"]) if m["zh_d2"] else None
