@@ -5,12 +5,16 @@ Chinese and Indonesian, and resolving them against the article's publication dat
 
 * explicit dates, with or without a year, and ranges: "30/12/2022", "2022-12-30",
   "December 30, 2022", "20–22 March", "30 March – 2 April", "с 20 по 22 марта",
-  "30 декабря прошлого года", "2022年12月30日", "5月16日至17日", "30日", "下月5日",
+  "30 декабря прошлого года", "2022年12月30日", "5月16日至17日", "30日", "下月5日", "今(20)日",
   "Jumat (30/12/2022)", "Kamis (16/5)", "16-17 Mei";
 * weekdays, bare or with this/last/next: "on Friday", "в прошлую пятницу", "Jumat depan",
   "下周五";
-* relative days: "tomorrow", "вчера", "lusa", "明天", "tonight", "вечером";
-* vague periods, as a best-guess day: "next week", "на этой неделе", "bulan depan", "下个月".
+* relative days: "tomorrow", "вчера", "lusa", "明天", "tonight", "вечером", with the day
+  they stand for written beside them or not ("今天（9月2日）");
+* vague periods, as a best-guess day: "next week", "на этой неделе", "bulan depan", "下个月";
+* two Chinese forms that need more than the sentence: the dateline a wire story opens with
+  ("新华社莫斯科7月16日电", ``find_dateline``) and "that day" (当天) for the day the
+  sentence before names (``that_day``).
 
 It is pure and cheap enough for every sentence of every article: two precompiled
 regexes (explicit dates, only tried when the sentence has a digit; everything written in
@@ -27,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal, NamedTuple
 
-__all__ = ["DateMention", "find_dates"]
+__all__ = ["DateMention", "find_dateline", "find_dates", "that_day"]
 
 Kind = Literal["explicit", "weekday", "relative", "vague"]
 
@@ -74,6 +78,42 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
     return [hit.mention for hit in merged if hit.resolved]
 
 
+# A Chinese wire story opens with its agency, its place and the day it was filed, then 电
+# ("cabled"): "新华社莫斯科7月16日电", "（中央社台北4日电）", "本报北京2022年12月30日电".
+_ZH_DATELINE = re.compile(
+    r"[(（【〔\[]?\s*[\u4e00-\u9fff·\s]{2,24}?(?:(?:19|20)\d\d\s*年\s*)?(?:\d{1,2}\s*月\s*)?"
+    # not "16日电话交谈" (a phone call on the 16th), 电视, 电报…
+    r"\d{1,2}\s*日\s*[电電](?![话話视視报報影力子脑腦网網台讯訊动動池邮郵梯源器线線商])"
+)
+
+
+def find_dateline(text: str, reference: date | None) -> date | None:
+    """The day a Chinese wire story was filed, from the dateline it opens with, resolved
+    against ``reference`` (its publication day): a story filed "7月16日电" and printed the
+    next morning tells of "今天" as the 16th."""
+    dateline = _ZH_DATELINE.match(text)
+    if dateline is None:
+        return None
+    mentions = [m for m in find_dates(dateline.group(), reference) if m.kind == "explicit"]
+    return mentions[-1].day if mentions else None
+
+
+# "That day" in Chinese: the day the sentence before names ("5月16日，普京抵达北京。当天…").
+_ZH_THAT_DAY = re.compile(r"当天|當天|当日(?!报|報)|當日|同日|同一天|当晚|當晚")
+
+
+def that_day(text: str, before: str, reference: date | None) -> list[DateMention]:
+    """The day a sentence means by "that day" (当天, 同日): the last day the sentence
+    ``before`` it names; none when it writes no such word or the sentence before no day."""
+    written = _ZH_THAT_DAY.search(text)
+    if written is None:
+        return []
+    days = [m for m in find_dates(before, reference) if m.kind == "explicit"]
+    if not days:
+        return []
+    return [replace(days[-1], start=written.start(), end=written.end(), end_day=None)]
+
+
 class _Hit(NamedTuple):
     mention: DateMention
     time_of_day: bool  # a lone "вечером": it belongs to the date next to it, if any
@@ -114,6 +154,10 @@ def _joins(left: _Hit, right: _Hit, text: str) -> bool:
     if left.time_of_day != right.time_of_day:
         return True
     kinds = {left.mention.kind, right.mention.kind}
+    if kinds == {"relative", "explicit"}:
+        # "今天（9月2日）", "昨日（28日）": the day written in brackets is the one meant
+        gap = text[left.mention.end : right.mention.start]
+        return left.mention.kind == "relative" and ("(" in gap or "（" in gap)
     return kinds == {"explicit", "weekday"}
 
 
@@ -373,6 +417,8 @@ _EXPLICIT_ALTERNATIVES = {
     r"(?P<zh_d>\d{1,2})(?!\d)\s*(?P<zh_s>日(?![元内內])|号|號)?"
     r"(?:\s*(?:至|到|[-–—~～]|和|及|、)\s*(?:(?P<zh_m2>\d{1,2})\s*月\s*)?"
     r"(?P<zh_d2>\d{1,2})\s*(?:日|号|號))?",
+    # Taiwan's wire style: "今(20)日" is today, the 20th; "昨(19)日", "明(21)日".
+    "zhp": r"[今明昨]\s*[(（]\s*(?P<zhp_d>\d{1,2})\s*[)）]\s*日",
 }
 
 
@@ -424,10 +470,16 @@ def _md(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     return _explicit_hit(m, ref, year, written, month, d1, None, d2)
 
 
+# "16号" without a month is a day only where a day's words follow ("普丁16号造访中国",
+# "8号下午"): "3号线", "2号人物", "1号文件" are numbers.
+_DAY_NUMBER_THEN = re.compile(r"[上下中晚凌早当當起抵举舉访訪造赴前与與同]")
+
+
 def _zh(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     if not m["zh_s"] and not m["zh_d2"]:
         return None  # "12月30" or a bare number
-    if m["zh_s"] != "日" and not (m["zh_m"] or m["zh_rm"]):
+    a_day = m["zh_s"] == "日" or bool(m["zh_s"] and _DAY_NUMBER_THEN.match(text, m.end()))
+    if not (a_day or m["zh_m"] or m["zh_rm"]):
         return None
     year, written = _year(m, "zh", ref)
     day = int(m["zh_d"])
@@ -440,13 +492,25 @@ def _zh(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
     if m["zh_rm"]:
         month = _first_of_month(ref, {"本": 0, "下": 1, "上": -1}[m["zh_rm"][0]])
         return _explicit_hit(m, ref, month.year, False, month.month, day, month2, day2)
-    # A day alone ("30日") is in the reference's month or a neighbour, whichever is nearest.
+    first = _day_alone(day, ref)
+    if first is None:
+        return None
+    return _explicit_hit(m, ref, first.year, False, first.month, day, month2, day2)
+
+
+def _zh_paren(m: re.Match[str], ref: date | None, text: str) -> _Hit | None:
+    first = _day_alone(int(m["zhp_d"]), ref) if ref else None
+    if first is None:
+        return None
+    return _explicit_hit(m, ref, first.year, False, first.month, first.day)
+
+
+def _day_alone(day: int, ref: date) -> date | None:
+    """A day of the month written alone ("30日"): in the reference's month or a
+    neighbour, whichever is nearest."""
     months = [_first_of_month(ref, k) for k in (-1, 0, 1)]
     days = [d for d in (_day(mo.year, mo.month, day) for mo in months) if d is not None]
-    if not days:
-        return None
-    first = min(days, key=lambda d: abs((d - ref).days))
-    return _explicit_hit(m, ref, first.year, False, first.month, day, month2, day2)
+    return min(days, key=lambda d: abs((d - ref).days)) if days else None
 
 
 _EXPLICIT_HANDLERS: dict[str, _Handler] = {
@@ -458,6 +522,7 @@ _EXPLICIT_HANDLERS: dict[str, _Handler] = {
     "dm": _dm,
     "md": _md,
     "zh": _zh,
+    "zhp": _zh_paren,
 }
 
 # --- dates in words ----------------------------------------------------------------------
@@ -612,8 +677,8 @@ _EXPLICIT = (
     _compile(
         _pick(_EXPLICIT_ALTERNATIVES, "wdp", "xdm", "xmd", "dm", "md"),
         r"[\da-zа-яё]",
-        _pick(_EXPLICIT_ALTERNATIVES, "iso", "dmy", "zh"),
-        r"[\d去今明前本下上]",
+        _pick(_EXPLICIT_ALTERNATIVES, "iso", "dmy", "zh", "zhp"),
+        r"[\d去今明昨前本下上]",
     ),
     _EXPLICIT_HANDLERS,
 )

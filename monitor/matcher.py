@@ -29,8 +29,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from monitor.dates import DateMention, find_dates, find_months
+from monitor.dates import DateMention, find_dateline, find_dates, find_months, that_day
 from monitor.models import Match
+from monitor.normalize import fold
 from monitor.topic import TRIGGERS, CompiledTopic, Hit
 
 # How much one piece of evidence counts, by where it is (noisy-or: 1 - Π(1 - w)).
@@ -368,6 +369,9 @@ class _Judge:
             trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
         )
         mentions = find_dates(sentence.text, self.reference)
+        if not mentions and sentence.index > 1:
+            before = self.sentences[sentence.index - 1].text
+            mentions = that_day(sentence.text, before, self.reference)
         when = min(
             mentions,
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
@@ -655,6 +659,10 @@ def why_not_matched(
 def _decide(
     title: str, text: str, published: date | None, topic: CompiledTopic, explain: bool
 ) -> tuple[Match | None, Miss | None]:
+    # Traditional Chinese is read in simplified characters, as the topic's phrases are.
+    title, text = fold(title), fold(text)
+    # A wire story's dateline ("新华社莫斯科7月16日电") dates it, whenever it was published.
+    published = find_dateline(text, published) or published
     sentences = split_sentences(title, text)
     full = title + "\n" + text
     hits = topic.scan(full)

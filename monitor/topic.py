@@ -6,12 +6,12 @@ announce one or report it held, and what disqualifies a sentence (denials, writt
 messages, recollections, other principals and ministers). Built-in topics live in
 ``monitor/topics/*.yaml``; a config may name them or define its own inline. All phrases
 of a topic compile into one Aho-Corasick automaton, so matching an article is one pass
-however many languages and aliases it has.
+however many languages and aliases it has. Phrases go through the same fold as articles
+(``monitor.normalize``): a topic written in traditional Chinese matches simplified text.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
+from monitor.normalize import CJK, fold
 
 BUILTIN_DIR = Path(__file__).parent / "topics"
 
@@ -88,7 +89,6 @@ GROUPS = (
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 # Inner words marked `*` ("Председател* КНР") inflect before the next word, which a
 # literal automaton cannot follow: they are spelled out with these endings (Russian
 # declension, enough for names and titles). A last word's `*` is followed at scan time.
@@ -162,19 +162,20 @@ class CompiledTopic:
     def announcement_forms(self) -> frozenset[str]:
         """Announcement phrases as written (lower case), to recognise a meeting word that
         is itself in the future tense ("посетит" is both a visit and an announcement)."""
-        return frozenset(p.lower() for p in _flatten(self.topic.announcement) if "*" not in p)
+        return frozenset(fold(p).lower() for p in _flatten(self.topic.announcement) if "*" not in p)
 
     @cached_property
     def report_forms(self) -> frozenset[str]:
         """Past-tense phrases as written (lower case), to recognise a meeting word that is
         itself in the past tense ("met", "встретились")."""
-        return frozenset(p.lower() for p in _flatten(self.topic.report) if "*" not in p)
+        return frozenset(fold(p).lower() for p in _flatten(self.topic.report) if "*" not in p)
 
     def scan(self, text: str) -> list[Hit]:
         """Every phrase in the text, leftmost-longest, without overlaps.
 
         Latin and Cyrillic phrases must stand as whole words ("Xi" is not in "Xinhua" nor
         in "Xi'an"); a last word marked `*` takes any ending; Chinese matches anywhere.
+        The text is read as ``monitor.normalize.fold`` leaves it, like the phrases.
         """
         low = _fold(text)
         size = len(low)
@@ -237,10 +238,10 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     groups.append(("report", topic.report))
     table: dict[str, dict[tuple[str, bool], _Entry]] = {}
     for group, phrases in groups:
-        for phrase in _flatten(phrases):
+        for phrase in map(fold, _flatten(phrases)):
             if not phrase.strip():
                 continue
-            cjk = bool(_CJK.search(phrase))
+            cjk = bool(CJK.search(phrase))
             for literal, stem in _spellings(phrase):
                 entry = _Entry(group, _rank(group), cjk, stem)
                 kept = table.setdefault(literal, {})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.dates import DateMention, find_dates
+from monitor.dates import DateMention, find_dateline, find_dates, that_day
 
 CASES: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "dates.yaml").read_text(encoding="utf-8")
@@ -75,3 +75,27 @@ def test_capitals_do_not_matter_except_for_verbs() -> None:
     reference = date(2023, 1, 2)
     assert [m.day for m in find_dates("TALKS ON FRIDAY, MAY 5", reference)] == [date(2023, 5, 5)]
     assert find_dates("prices may 5 times exceed", reference) == []
+
+
+DATELINES = {
+    "xinhua_month_day": ("新华社莫斯科7月16日电 国家主席江泽民今天同普京会谈。", date(2001, 7, 16)),
+    "cna_day_only": ("（中央社台北4日电）中国国家主席习近平下午与普丁视讯会晤。", date(2026, 2, 4)),
+    "paper_full_date": ("本报北京2022年12月30日电", date(2022, 12, 30)),
+    "no_dateline": ("国家主席习近平16日同普京会谈。", None),
+    "a_date_later_in_the_lead": ("据新华社报道，两国元首16日电话交谈。", None),
+    "a_phone_call_on_a_day": ("两国元首16日电话交谈。", None),
+}
+
+
+@pytest.mark.parametrize(("text", "day"), DATELINES.values(), ids=DATELINES.keys())
+def test_a_chinese_dateline_tells_the_day_a_story_was_filed(text: str, day: date | None) -> None:
+    assert find_dateline(text, date(2026, 2, 5) if day is None else day + timedelta(days=1)) == day
+
+
+def test_that_day_is_the_day_the_sentence_before_names() -> None:
+    before, sentence = "金砖峰会22日至24日在喀山举行。", "习近平抵达喀山当天便同普京举行会晤。"
+    (mention,) = that_day(sentence, before, date(2024, 10, 23))
+    assert (mention.day, mention.end_day, mention.kind) == (date(2024, 10, 22), None, "explicit")
+    assert sentence[mention.start : mention.end] == "当天"
+    assert that_day("两国元首举行会晤。", before, date(2024, 10, 23)) == []
+    assert that_day("当天两国元首举行会晤。", "峰会在喀山举行。", date(2024, 10, 23)) == []
