@@ -6,7 +6,8 @@ meeting word (talks, visit, video conference, phone call…) has every party nea
 named, referred to by role ("the Chinese leader", "глава КНР"), by a phrase naming
 both ("the two leaders", "两国元首"), or, for a visit, by the other party's country or
 capital ("Putin arrived in Beijing"). It is not evidence when another principal is
-nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or when the sentence
+nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or the summit it is held
+at is ("Putin joined the summit by video"), or when the sentence
 denies or doubts the meeting, is about a written message, or recalls a past one (by
 its words, or by a date well before the article's). A sentence that names one party
 while the title or the sentence before names the other is weaker evidence. The title
@@ -77,7 +78,7 @@ _KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"
 # Someone else than the parties: a principal (Biden, Modi), or a minister or other
 # official below the heads of state (Lavrov, Wang Yi), whose meeting is not a summit.
 _OTHERS = ("other", "minister")
-_NAMED = ("both", "the_two")
+_NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -85,6 +86,22 @@ _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])|(?<=[。！？])[”’」』]*|\n+"
 )
+# A full stop after one of these, an initial ("V. Putin", "В. В. Путин") or a dotted
+# abbreviation ("U.S.", "т.е.") ends no sentence: "on Sept. 15", "12 дек. в Пекине",
+# "в 2001 г. Путин". (pysbd knows more of them, but took 9 ms an article, twenty times
+# the whole matcher's time, and split "12 дек. в Пекине" all the same.)
+_ABBREVIATIONS = frozenset(
+    (
+        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "mr", "mrs", "ms", "dr", "prof", "st", "gen", "lt", "col", "sen", "rep", "gov", "pres",
+        "no", "vol", "approx", "jr", "sr",
+        "янв", "фев", "февр", "мар", "апр", "авг", "сен", "сент", "окт", "ноя", "нояб", "дек",
+        "г", "гг", "им", "ул", "тыс", "млн", "млрд", "руб", "долл", "проф", "ген", "см", "стр",
+        "вв", "ст",
+        "agu", "agt", "okt", "des", "jl", "bpk", "sdr", "ir",
+    )
+)  # fmt: skip
+_LAST_WORD = re.compile(r"([^\s\"'«“‘(\[]+)\.[\"'»”’)]*$")
 
 
 @dataclass
@@ -142,11 +159,24 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     offset = len(title) + 1
     position = 0
     for match in _SENTENCE_END.finditer(text + "\n"):
+        if not match.group().startswith("\n") and _abbreviated(text, match.start()):
+            continue
         chunk = text[position : match.start()]
         if chunk.strip():
             sentences.append(Sentence(len(sentences), offset + position, chunk))
         position = match.end()
     return sentences
+
+
+def _abbreviated(text: str, end: int) -> bool:
+    """Whether the full stop just before ``end`` closes an abbreviation, not a sentence."""
+    word = _LAST_WORD.search(text, max(0, end - 24), end)
+    if word is None:
+        return False
+    stem = word.group(1)
+    if "." in stem:  # "U.S.", "т.е."
+        return True
+    return (len(stem) == 1 and stem.isalpha()) or stem.lower() in _ABBREVIATIONS
 
 
 def _distance(a: Hit, b: Hit) -> int:
@@ -219,6 +249,9 @@ class _Judge:
             context.append(self.sentences[sentence.index - 1])
         if not any(s.has(*_OTHERS) for s in context):
             groups.add("the_two")
+            # "the leaders" at a summit are all of them; "the two leaders" still two
+            if not any(s.has("venue") for s in context):
+                groups.add("leaders")
         return [h for h in sentence.hits if h.group in groups]
 
     def _future_tense(self, sentence: Sentence, trigger: Hit) -> bool:
@@ -304,7 +337,9 @@ class _Judge:
             return None  # a written message, unless it was said on a call
         cjk = bool(_CJK.search(sentence.text))
         window = WINDOW_CJK if cjk else WINDOW
-        others = [h for h in sentence.hits if h.group in _OTHERS]
+        # A summit is a rival only to the meeting word nearest it ("joined the summit by
+        # video"), never a counterpart who makes "the two leaders" ambiguous.
+        others = [h for h in sentence.hits if h.group in (*_OTHERS, "venue")]
         invitations = [h for h in sentence.hits if h.group == "invitation"]
         before = self.sentences[max(1, sentence.index - 1) : sentence.index]
         previous = [self.sentences[0], *before]
@@ -488,6 +523,10 @@ def _someone_elses(
         return False
     if nearest_other <= min(distances):
         return True
+    if trigger.group == "video" and any(h.group == "venue" for h in others):
+        # A summit held by video: the video word is the summit's ("Putin joined by video
+        # link"), unless the two are named together beside it.
+        return not _tight_pair(phrases, others, cjk)
     if _beside(trigger, phrases, sentence, cjk) or _tight_pair(phrases, others, cjk):
         return False
     return nearest_other < max(distances)
@@ -503,6 +542,8 @@ def _someone(trigger: Hit, others: list[Hit], cjk: bool) -> tuple[str, str]:
             run.append(hit)
     if all(h.group == "minister" for h in run):
         return "ministers", f"ministers, not heads of state ({run[-1].text})"
+    if all(h.group == "venue" for h in run):
+        return "someone else", f"the summit's own session ({run[-1].text})"
     return "someone else", f"other principal nearer ({run[-1].text})"
 
 
@@ -535,7 +576,7 @@ def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> 
 
 def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
     """Both sides named together: "Xi and Putin", "两国元首", with no one else between."""
-    if any(hit.group in ("both", "the_two") for hit in phrases):
+    if any(hit.group in _NAMED for hit in phrases):
         return True
     parties = [hit for hit in phrases if hit.group.startswith("party")]
     if len(parties) < 2:
@@ -613,14 +654,22 @@ def _meeting_day(
             candidates = [e for e in strong if e.talks]
         days = [e.date for e in candidates if e.date is not None]
         return min(days, key=lambda m: m.day) if days else first
-    # An announcement may give its date in the sentence next to it ("…on 22 October").
-    if published is not None and ranked and ranked[0].announcement:
-        index = ranked[0].sentence
-        for neighbour in sentences[max(1, index - 1) : index + 2]:
-            for mention in find_dates(neighbour.text, published):
-                if mention.kind == "explicit" and mention.day > published:
-                    return mention
     vague = [e.date for e in ranked if e.date is not None]
+    # An announcement may give its date in a sentence next to its evidence ("… next week.
+    # The summit is set for Sept. 15-16."), within the period it names, if it names one.
+    if published is not None and ranked and ranked[0].announcement:
+        for item in ranked:
+            if not item.announcement:
+                continue
+            index = item.sentence
+            for neighbour in sentences[max(1, index - 1) : index + 2]:
+                for mention in find_dates(neighbour.text, published):
+                    if (
+                        mention.kind == "explicit"
+                        and mention.day > published
+                        and (not vague or abs((mention.day - vague[0].day).days) <= 7)
+                    ):
+                        return mention
     return vague[0] if vague else None
 
 

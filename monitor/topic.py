@@ -3,7 +3,8 @@
 A topic names its parties (with aliases in every language and script, and the places
 that stand for them), the words that make a meeting of each kind, the words that
 announce one or report it held, and what disqualifies a sentence (denials, written
-messages, recollections, other principals and ministers). Built-in topics live in
+messages, recollections, other principals and ministers), and the summits where leaders
+meet, which are neither a party nor another principal. Built-in topics live in
 ``monitor/topics/*.yaml``; a config may name them or define its own inline. All phrases
 of a topic compile into one Aho-Corasick automaton, so matching an article is one pass
 however many languages and aliases it has.
@@ -65,11 +66,13 @@ class Topic(_Strict):
     parties: list[Party] = Field(min_length=2, max_length=8)
     both: Phrases = Field(default_factory=dict)
     the_two: Phrases = Field(default_factory=dict)
+    leaders: Phrases = Field(default_factory=dict)
     meeting: MeetingTerms
     announcement: Phrases = Field(default_factory=dict)
     report: Phrases = Field(default_factory=dict)
     not_evidence: NotEvidence = Field(default_factory=NotEvidence)
     others: Phrases = Field(default_factory=dict)
+    venues: Phrases = Field(default_factory=dict)
     ministers: Phrases = Field(default_factory=dict)
 
     @field_validator("parties")
@@ -83,8 +86,9 @@ class Topic(_Strict):
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "the_two", "party*", "negation", "hedge", "invitation", "recall", "message", "other",
-    "minister", "phone", "video", "in_person", "talks", "place*", "announce", "report",
+    "both", "the_two", "leaders", "party*", "negation", "hedge", "invitation", "recall",
+    "message", "other", "minister", "venue", "phone", "video", "in_person", "talks", "place*",
+    "announce", "report",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
 
@@ -217,7 +221,11 @@ def _rank(group: str) -> int:
 
 def compile_topic(topic: Topic) -> CompiledTopic:
     """Build the automaton that finds every phrase of the topic in one pass."""
-    groups: list[tuple[str, Phrases]] = [("both", topic.both), ("the_two", topic.the_two)]
+    groups: list[tuple[str, Phrases]] = [
+        ("both", topic.both),
+        ("the_two", topic.the_two),
+        ("leaders", topic.leaders),
+    ]
     groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),
@@ -227,6 +235,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("message", topic.not_evidence.message),
         ("other", topic.others),
         ("minister", topic.ministers),
+        ("venue", topic.venues),
         ("phone", topic.meeting.phone),
         ("video", topic.meeting.video),
         ("in_person", topic.meeting.in_person),

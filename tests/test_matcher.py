@@ -195,3 +195,17 @@ def test_seed_article(topic: CompiledTopic) -> None:
     assert found.participants == ("Xi Jinping", "Vladimir Putin")
     assert (found.kind, found.date) == ("video", date(2022, 12, 30))
     assert "konferensi video" in found.evidence
+
+
+CASES = yaml.safe_load((DATA / "matcher_cases.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_case(case: dict, topic: CompiledTopic) -> None:
+    found = match_article(case["title"], case["text"], case["published"], topic)
+    if case["expect"] is None:
+        assert found is None, found
+        return
+    assert found is not None
+    seen = {"participants": list(found.participants), **vars(found)}
+    assert {key: seen[key] for key in case["expect"]} == case["expect"]
