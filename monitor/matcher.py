@@ -5,7 +5,10 @@ The decision rests on evidence, not on a bag of words. A sentence is evidence wh
 meeting word (talks, visit, video conference, phone call…) has every party near it —
 named, referred to by role ("the Chinese leader", "глава КНР"), by a phrase naming
 both ("the two leaders", "两国元首"), or, for a visit, by the other party's country or
-capital ("Putin arrived in Beijing"). It is not evidence when another principal is
+capital ("Putin arrived in Beijing", when the story is about that country's leader). A party
+may be an office: a holder's name counts as the party on the days they held it, so the
+article's day decides who the parties were (Hu Jintao – Dmitry Medvedev in 2010), and Putin
+as prime minister is someone else. It is not evidence when another principal is
 nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or the summit it is held
 at is ("Putin joined the summit by video"), or when the sentence
 denies or doubts the meeting, is about a written message, or recalls a past one (by
@@ -81,6 +84,7 @@ _OTHERS = ("other", "minister")
 _NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
+_NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
 _SENTENCE_END = re.compile(
@@ -219,6 +223,7 @@ class _Judge:
         # (sentence index; 0 a rule refused it, 1 a party was missing; reason).
         self.explain = explain
         self.misses: list[tuple[int, int, Miss]] = []
+        self._subjects: dict[int, bool] = {}
 
     def turn_down(
         self, sentence: Sentence, rule: str, reason: str, rank: int = 0, needs_trigger: bool = True
@@ -292,14 +297,38 @@ class _Judge:
         return False
 
     def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
+        """The party's country or capital as the visit's destination: just after the visit
+        word ("arrived in Beijing"), or just before it with no name between ("Putin's
+        Beijing visit", "в Китай с визитом"; not "China Li Zhanshu on the sidelines"), and
+        never as a possessive ("receives China's top diplomat"). Only for a party the story
+        is about: named in the title or lead, not a country a visitor happens to be in."""
+        if not self.subject(party):
+            return []
         after = PLACE_AFTER_CJK if cjk else PLACE_AFTER
         before = PLACE_BEFORE_CJK if cjk else PLACE_BEFORE
-        return [
-            h
-            for h in sentence.hits
-            if h.group == f"place{party}"
-            and (0 <= h.start - trigger.end <= after or 0 <= trigger.start - h.end <= before)
-        ]
+        found = []
+        for h in sentence.hits:
+            if h.group != f"place{party}":
+                continue
+            tail = sentence.text[h.end - sentence.start : h.end - sentence.start + 2]
+            if tail in ("'s", "’s"):
+                continue
+            if 0 <= h.start - trigger.end <= after:
+                found.append(h)
+            elif 0 <= trigger.start - h.end <= before:
+                between = sentence.text[h.end - sentence.start : trigger.start - sentence.start]
+                if cjk or not _NAME_WORD.search(between):
+                    found.append(h)
+        return found
+
+    def subject(self, party: int) -> bool:
+        """Whether the party is named in the title or lead (by name, role or country pair)."""
+        if party not in self._subjects:
+            groups = (f"party{party}", "both")
+            self._subjects[party] = any(
+                s.has(*groups) for s in self.sentences[: LEAD_SENTENCES + 1]
+            )
+        return self._subjects[party]
 
     def _missing(
         self, sentence: Sentence, party: int, trigger: Hit, others: list[Hit]
@@ -729,6 +758,14 @@ def _decide(
             index += 1
         sentences[index].hits.append(hit)
     judge = _Judge(topic, sentences, published, explain)
+    # A head of state's name counts as the party only on the days they held the office:
+    # Putin as prime minister (2008–2012) is someone else.
+    in_office = judge.reference or (date(judge.latest_year, 7, 1) if judge.latest_year else None)
+    for sentence in sentences:
+        sentence.hits = [
+            h if topic.in_office(h, in_office) else Hit("other", h.start, h.end, h.text)
+            for h in sentence.hits
+        ]
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
         if not explain:
@@ -767,7 +804,7 @@ def _decide(
     found = Match(
         topic=topic.name,
         score=score,
-        participants=topic.participants,
+        participants=topic.participants(in_office),
         kind=_kind(evidence),
         date=day,
         date_from_text=exact,
