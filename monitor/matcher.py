@@ -375,26 +375,33 @@ class _Judge:
         best: Evidence | None = None
         invited = _invited(sentence.hits, invitations)
         hedges = [h for h in sentence.hits if h.group == "hedge"]
+        anchors = [h for h in sentence.hits if h.group == "anchor"]
         live = [
             h
             for h in sentence.hits
             if h.group in TRIGGERS
             and h not in invited
             and not any(_governs(n, h, sentence, cjk) for n in hedges)
+            and not any(_anchors(a, h, sentence) for a in anchors)
         ]
+        # and who is named there is that event's: "the visit came days after Xi and Putin
+        # spoke by phone" is not their visit
+        aside = [h for h in sentence.hits if any(_anchors(a, h, sentence) for a in anchors)]
         if self.explain and not live:
             if invitations:
                 what = f"an invitation, not a meeting ({invitations[0].text})"
                 self.turn_down(sentence, "invitation", what)
             elif hedges:
                 self.turn_down(sentence, "doubt", f"in doubt ({hedges[0].text})")
+            elif anchors:
+                self.turn_down(sentence, "recall", f"recalls a past meeting ({anchors[0].text})")
         for trigger in live:
             distances: list[int] = []
             phrases: list[Hit] = []
             weak = False
             by_place = 0
             for party in self.parties:
-                hits = self.party_hits(sentence, party)
+                hits = [h for h in self.party_hits(sentence, party) if h not in aside]
                 if not hits and trigger.group == "in_person":
                     # a visit to the party's country is a meeting with its leader
                     hits = self.place_hits(sentence, party, trigger, cjk)
@@ -416,6 +423,12 @@ class _Judge:
                 if not distances or by_place >= len(phrases) or (weak and by_place):
                     self.turn_down(sentence, "place", "only a place named, not its leader", 1)
                     continue  # a place stands in for one party, never for all of them
+                if by_place and any(h.group in _OTHERS for h in others):
+                    # "Lukashenko, an ally of Putin, is in China on a state visit": the
+                    # visitor may be anyone the sentence names
+                    if self.explain:
+                        self.turn_down(sentence, *_someone(trigger, others, cjk))
+                    continue
                 if _someone_elses(trigger, distances, phrases, others, cjk, sentence):
                     if self.explain:
                         self.turn_down(sentence, *_someone(trigger, others, cjk))
@@ -441,7 +454,7 @@ class _Judge:
         date_near = when is not None and (
             _distance(local_trigger, Hit("", when.start, when.end, "")) <= reach
         )
-        if _recalls(sentence, mentions, self.now, self.latest_year):
+        if _recalls(sentence, local_trigger, mentions, self.now, self.latest_year):
             self.turn_down(sentence, "recall", "recalls a past meeting (by its date)")
             return None
         if sentence.index == 0:
@@ -510,21 +523,50 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
 
 
 def _recalls(
-    sentence: Sentence, mentions: list[DateMention], now: date | None, latest_year: int | None
+    sentence: Sentence,
+    trigger: Hit,
+    mentions: list[DateMention],
+    now: date | None,
+    latest_year: int | None,
 ) -> bool:
     """Whether the sentence dates its meeting well before the article: a full date, a
-    year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past."""
+    year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past.
+
+    Dates of another event do not count: one after "months after" in the same clause
+    (the event the news is dated against), or one in another clause when the meeting
+    word's own clause has a date ("held talks on Monday …, extending the 2001 treaty")."""
+    text = sentence.text
+    skip = []  # (start, end) offsets in the sentence of what dates something else
+    for hit in sentence.hits:
+        if hit.group == "anchor":
+            start = hit.end - sentence.start
+            end = _CLAUSE_BREAK.search(text, start)
+            skip.append((start, end.start() if end else len(text)))
+    before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, trigger.start)]
+    after = _CLAUSE_BREAK.search(text, trigger.end)
+    clause = (before[-1] if before else 0, after.start() if after else len(text))
+    if any(clause[0] <= m.start < clause[1] for m in mentions):
+        skip += [(0, clause[0]), (clause[1], len(text))]
+
+    def dates_it(position: int) -> bool:
+        return not any(a <= position < b for a, b in skip)
+
+    mentions = [m for m in mentions if dates_it(m.start)]
     if now is not None and any(m.day < now - timedelta(days=RECALL_DAYS) for m in mentions):
         return True
     spans = [(m.start, m.end) for m in mentions]
-    for year in _YEAR.finditer(sentence.text):
+    for year in _YEAR.finditer(text):
         inside = any(a <= year.start() < b for a, b in spans)
-        if not inside and latest_year is not None and int(year.group()) < latest_year:
+        if inside or not dates_it(year.start()):
+            continue
+        if latest_year is not None and int(year.group()) < latest_year:
             return True
     if now is None or sentence.has("announce"):
         return False  # "will visit in May": a month ahead
-    for month, start in find_months(sentence.text):
-        written = _YEAR.search(sentence.text, start, start + 20)
+    for month, start in find_months(text):
+        if not dates_it(start):
+            continue
+        written = _YEAR.search(text, start, start + 20)
         if written and int(written.group()) != now.year:
             return int(written.group()) < now.year
         if 2 <= (now.month - month) % 12 <= 8:
@@ -584,6 +626,16 @@ def _governs(negation: Hit, trigger: Hit, sentence: Sentence, cjk: bool) -> bool
         return False
     start, end = sorted((negation.start, negation.end, trigger.start, trigger.end))[1:3]
     return not _CLAUSE_BREAK.search(sentence.text[start - sentence.start : end - sentence.start])
+
+
+def _anchors(anchor: Hit, trigger: Hit, sentence: Sentence) -> bool:
+    """Whether a meeting word is the event the news is dated against: it follows "days
+    after", "months before" in the same clause ("came days after Xi and Putin spoke by
+    phone"; not "Xi and Putin met, months after his visit")."""
+    if trigger.start < anchor.end:
+        return False
+    between = sentence.text[anchor.end - sentence.start : trigger.start - sentence.start]
+    return not _CLAUSE_BREAK.search(between)
 
 
 def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> bool:

@@ -109,6 +109,7 @@ class NotEvidence(_Strict):
     invitation: Phrases = Field(default_factory=dict)
     message: Phrases = Field(default_factory=dict)
     recall: Phrases = Field(default_factory=dict)
+    anchor: Phrases = Field(default_factory=dict)
 
 
 class Topic(_Strict):
@@ -140,8 +141,8 @@ class Topic(_Strict):
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
     "both", "the_two", "leaders", "party*", "negation", "hedge", "invitation", "recall",
-    "message", "other", "minister", "venue", "phone", "video", "in_person", "talks", "place*",
-    "announce", "report",
+    "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person", "talks",
+    "place*", "announce", "report",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "talks")
 
@@ -309,6 +310,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("hedge", topic.not_evidence.hedge),
         ("invitation", topic.not_evidence.invitation),
         ("recall", topic.not_evidence.recall),
+        ("anchor", topic.not_evidence.anchor),
         ("message", topic.not_evidence.message),
         ("other", topic.others),
         ("minister", topic.ministers),
