@@ -73,17 +73,25 @@ TENSE_REACH, TENSE_REACH_CJK = 60, 20
 DATE_REACH, DATE_REACH_CJK = 90, 35
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
 ADJACENT, ADJACENT_CJK = 12, 4
+# A welcoming word is a meeting with the one welcomed this close after it.
+GREETED, GREETED_CJK = 16, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
 # meeting words that follow it, each within this many characters of the last.
 INVITATION_SCOPE = 30
 
-_KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
+_KIND_OF_TRIGGER = {
+    "phone": "phone",
+    "video": "video",
+    "in_person": "in-person",
+    "greeting": "in-person",
+}
 # Someone else than the parties: a principal (Biden, Modi), or a minister or other
 # official below the heads of state (Lavrov, Wang Yi), whose meeting is not a summit.
 _OTHERS = ("other", "minister")
 _NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
+_PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
@@ -383,6 +391,7 @@ class _Judge:
             and h not in invited
             and not any(_governs(n, h, sentence, cjk) for n in hedges)
             and not any(_anchors(a, h, sentence) for a in anchors)
+            and (h.group != "greeting" or _greets(h, sentence, cjk))
         ]
         # and who is named there is that event's: "the visit came days after Xi and Putin
         # spoke by phone" is not their visit
@@ -471,7 +480,7 @@ class _Judge:
         kinds = tuple(_KIND_OF_TRIGGER[h.group] for h in kind_words)
         future_date = when is not None and self.published is not None and when.day > self.published
         announcement = future_date or self._future_tense(sentence, trigger)
-        talks = [h for h in live if h.group != "in_person"]
+        talks = [h for h in live if h.group not in ("in_person", "greeting")]
         return Evidence(
             sentence=sentence.index,
             weight=weight,
@@ -621,11 +630,31 @@ def _someone(trigger: Hit, others: list[Hit], cjk: bool) -> tuple[str, str]:
 def _governs(negation: Hit, trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
     """A doubt bears on a meeting word in its own clause, close by ("if they meet",
     "могут встретиться", "如果…会晤"), not on one across a comma ("Xi and Putin meet, say
-    friendship will not change")."""
-    if _distance(negation, trigger) > (NEGATION_REACH_CJK if cjk else NEGATION_REACH):
-        return False
+    friendship will not change"). A parenthesis in between is an aside ("will not (the
+    Kremlin said on Tuesday) travel to Beijing")."""
     start, end = sorted((negation.start, negation.end, trigger.start, trigger.end))[1:3]
-    return not _CLAUSE_BREAK.search(sentence.text[start - sentence.start : end - sentence.start])
+    between = _PARENTHESIS.sub("", sentence.text[start - sentence.start : end - sentence.start])
+    if len(between) > (NEGATION_REACH_CJK if cjk else NEGATION_REACH):
+        return False
+    return not _CLAUSE_BREAK.search(between)
+
+
+def _greets(trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
+    """Whether a welcoming word has the one welcomed right after it, in its clause: "Xi
+    welcomed Putin", "was greeted by the Chinese leader", "принял Си Цзиньпина" (not
+    "welcomed the idea", "принял участие", "welcomed Putin's proposal")."""
+    reach = GREETED_CJK if cjk else GREETED
+    for hit in sentence.hits:
+        if hit.start < trigger.end or not hit.group.startswith("party") and hit.group not in (
+            _NAMED
+        ):
+            continue
+        if hit.start - trigger.end > reach:
+            return False
+        between = sentence.text[trigger.end - sentence.start : hit.start - sentence.start]
+        tail = sentence.text[hit.end - sentence.start : hit.end - sentence.start + 2]
+        return not _CLAUSE_BREAK.search(between) and tail not in ("'s", "’s")
+    return False
 
 
 def _anchors(anchor: Hit, trigger: Hit, sentence: Sentence) -> bool:

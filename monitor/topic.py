@@ -100,6 +100,9 @@ class MeetingTerms(_Strict):
     phone: Phrases = Field(default_factory=dict)
     video: Phrases = Field(default_factory=dict)
     in_person: Phrases = Field(default_factory=dict, alias="in-person")
+    # in person, with the one welcomed right after the word ("Xi welcomed Putin"; not
+    # "welcomed the idea")
+    greeting: Phrases = Field(default_factory=dict)
     talks: Phrases = Field(default_factory=dict)
 
 
@@ -141,10 +144,10 @@ class Topic(_Strict):
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
     "both", "the_two", "leaders", "party*", "negation", "hedge", "invitation", "recall",
-    "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person", "talks",
-    "place*", "announce", "report",
+    "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person", "greeting",
+    "talks", "place*", "announce", "report",
 )  # fmt: skip
-TRIGGERS = ("phone", "video", "in_person", "talks")
+TRIGGERS = ("phone", "video", "in_person", "greeting", "talks")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 # Inner words marked `*` ("Председател* КНР") inflect before the next word, which a
@@ -318,6 +321,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("phone", topic.meeting.phone),
         ("video", topic.meeting.video),
         ("in_person", topic.meeting.in_person),
+        ("greeting", topic.meeting.greeting),
         ("talks", topic.meeting.talks),
     ]
     groups += [(f"place{i}", p.places) for i, p in enumerate(topic.parties)]
