@@ -645,9 +645,8 @@ def _greets(trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
     "welcomed the idea", "принял участие", "welcomed Putin's proposal")."""
     reach = GREETED_CJK if cjk else GREETED
     for hit in sentence.hits:
-        if hit.start < trigger.end or not hit.group.startswith("party") and hit.group not in (
-            _NAMED
-        ):
+        named = hit.group.startswith("party") or hit.group in _NAMED
+        if hit.start < trigger.end or not named:
             continue
         if hit.start - trigger.end > reach:
             return False
