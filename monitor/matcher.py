@@ -91,6 +91,7 @@ _OTHERS = ("other", "minister")
 _NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
+_LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -782,14 +783,38 @@ def _meeting_day(
     return vague[0] if vague else None
 
 
-def _kind(evidence: list[Evidence]) -> str:
+def _kind(evidence: list[Evidence], announced: bool, sentences: list[Sentence]) -> str:
+    """The meeting's kind by the kind words of the evidence about it (a report's, not the
+    next item it announces; an announcement's, not the call it recalls), by weight.
+
+    Talks reported held with no kind word were in person. An announcement that names no
+    format is "unknown", unless it puts the meeting somewhere: at a summit, in a party's
+    country, or with a word of meeting in person anywhere in the article."""
+    about = [e for e in evidence if e.announcement == announced] or evidence
     votes: dict[str, float] = {}
-    for item in evidence:
+    for item in about:
         for kind in item.kinds:
             votes[kind] = votes.get(kind, 0.0) + item.weight
-    if not votes:
-        return "in-person"  # "held talks" with no other word: reported meetings are in person
-    return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+    if votes:
+        return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+    if not announced:
+        return "in-person"
+    where = {e.sentence for e in about}
+    for sentence in sentences:
+        if sentence.has("in_person", "greeting", "venue"):
+            return "in-person"
+        if sentence.index in where and (
+            any(h.group.startswith("place") for h in sentence.hits) or _located(sentence.text)
+        ):
+            return "in-person"
+    return "unknown"
+
+
+def _located(text: str) -> bool:
+    """Whether a sentence puts something in a named place: "in Samarkand", "в Казани",
+    "di Beijing" (a capital after the preposition that is no month: not "in May")."""
+    months = {start for _, start in find_months(text)}
+    return any(m.end() - 1 not in months for m in _LOCATION.finditer(text))
 
 
 def match_article(
@@ -885,7 +910,7 @@ def _decide(
         topic=topic.name,
         score=score,
         participants=topic.participants(in_office),
-        kind=_kind(evidence),
+        kind=_kind(ranked, announced, sentences),
         date=day,
         date_from_text=exact,
         announcement=announced,
