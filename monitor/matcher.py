@@ -91,6 +91,11 @@ _OTHERS = ("other", "minister")
 _NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
+_RELATIVE = re.compile(
+    r"\s*(?:where|when|which|who|during which|где|когда|котор\w+|во время которого|"
+    r"di mana|yang|saat|ketika)\b",
+    re.IGNORECASE,
+)
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
@@ -471,6 +476,8 @@ class _Judge:
             weight = WEIGHT_TITLE
         elif sentence.index <= LEAD_SENTENCES:
             weight = WEIGHT_LEAD
+        elif _clear(sentence, trigger, phrases, weak):
+            weight = WEIGHT_LEAD  # one item of a roundup: "XI-PUTIN CALL: Xi spoke with Putin"
         else:
             weight = WEIGHT_BODY
         if weak:
@@ -494,6 +501,28 @@ class _Judge:
             date=when,
             held=not announcement and any(self._past_tense(sentence, h) for h in talks),
         )
+
+
+def _clear(sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool) -> bool:
+    """A sentence that says the meeting outright, wherever it stands: both parties named
+    (not by a place or "the two leaders"), side by side or beside the meeting word, and no
+    one else in it. The title and lead may be about something else (a wire roundup)."""
+    if weak or any(h.group in _OTHERS for h in sentence.hits):
+        return False
+    if not all(h.group.startswith("party") or h.group == "both" for h in phrases):
+        return False
+    cjk = bool(_CJK.search(sentence.text))
+    if _tight_pair(phrases, [], cjk):
+        return True
+    reach = 2 * (ADJACENT_CJK if cjk else ADJACENT)
+    for hit in phrases:
+        if hit is trigger:
+            continue
+        start, end = sorted((trigger.start, trigger.end, hit.start, hit.end))[1:3]
+        between = sentence.text[start - sentence.start : end - sentence.start]
+        if end - start > reach or _CLAUSE_BREAK.search(between):
+            return False
+    return True
 
 
 def _between(sentence: Sentence, group: str, start: int, end: int) -> bool:
@@ -549,9 +578,7 @@ def _recalls(
     skip = []  # (start, end) offsets in the sentence of what dates something else
     for hit in sentence.hits:
         if hit.group == "anchor":
-            start = hit.end - sentence.start
-            end = _CLAUSE_BREAK.search(text, start)
-            skip.append((start, end.start() if end else len(text)))
+            skip.append((hit.end - sentence.start, _anchored_end(hit, sentence) - sentence.start))
     before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, trigger.start)]
     after = _CLAUSE_BREAK.search(text, trigger.end)
     clause = (before[-1] if before else 0, after.start() if after else len(text))
@@ -659,12 +686,23 @@ def _greets(trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
 
 def _anchors(anchor: Hit, trigger: Hit, sentence: Sentence) -> bool:
     """Whether a meeting word is the event the news is dated against: it follows "days
-    after", "months before" in the same clause ("came days after Xi and Putin spoke by
-    phone"; not "Xi and Putin met, months after his visit")."""
-    if trigger.start < anchor.end:
-        return False
-    between = sentence.text[anchor.end - sentence.start : trigger.start - sentence.start]
-    return not _CLAUSE_BREAK.search(between)
+    after", "months before" in the same clause, or in a relative clause of it ("came days
+    after Xi and Putin spoke by phone", "a month after a visit to China, where he and Xi
+    signed…"; not "Xi and Putin met, months after his visit")."""
+    return anchor.end <= trigger.start < _anchored_end(anchor, sentence)
+
+
+def _anchored_end(anchor: Hit, sentence: Sentence) -> int:
+    """Where the event after an anchor stops being told: the end of its clause and of the
+    relative clauses that hang on it."""
+    text, position = sentence.text, anchor.end - sentence.start
+    while True:
+        found = _CLAUSE_BREAK.search(text, position)
+        if found is None:
+            return sentence.start + len(text)
+        if not _RELATIVE.match(text, found.end()):
+            return sentence.start + found.start()
+        position = found.end()
 
 
 def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> bool:
@@ -780,7 +818,20 @@ def _meeting_day(
                         and (not vague or abs((mention.day - vague[0].day).days) <= 7)
                     ):
                         return mention
-    return vague[0] if vague else None
+    if vague:
+        return vague[0]
+    # A report that dates none of its evidence is of the day its lead names, if it names
+    # one day of the week before it: "the main developments on Monday: … XI-PUTIN CALL".
+    if published is not None and ranked and not ranked[0].announcement:
+        for sentence in sentences[1 : LEAD_SENTENCES + 1]:
+            days = [
+                m
+                for m in find_dates(sentence.text, published)
+                if m.kind != "vague" and timedelta(0) <= published - m.day <= timedelta(7)
+            ]
+            if days:
+                return days[0] if len(days) == 1 else None
+    return None
 
 
 def _kind(evidence: list[Evidence], announced: bool, sentences: list[Sentence]) -> str:
