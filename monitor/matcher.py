@@ -371,6 +371,11 @@ class _Judge:
         if question and sentence.index > 0:
             self.turn_down(sentence, "question", "a question, not a report")
             return None  # a question in a press conference reports nothing
+        if question and sentence.has("hedge"):
+            # "If Putin and Xi meet in Bali, what will they discuss?": all of it in doubt
+            hedge = next(h for h in sentence.hits if h.group == "hedge")
+            self.turn_down(sentence, "doubt", f"in doubt ({hedge.text})")
+            return None
         if sentence.has("message") and not sentence.has("phone", "video"):
             # "Exchange of messages between Putin and Xi" needs no meeting word to be a miss
             between = self.explain and self.named(sentence, all_parties=True)
@@ -396,12 +401,16 @@ class _Judge:
             if h.group in TRIGGERS
             and h not in invited
             and not any(_governs(n, h, sentence, cjk) for n in hedges)
-            and not any(_anchors(a, h, sentence) for a in anchors)
+            and not (anchors and any(_anchors(a, h, sentence) for a in anchors))
             and (h.group != "greeting" or _greets(h, sentence, cjk))
         ]
         # and who is named there is that event's: "the visit came days after Xi and Putin
         # spoke by phone" is not their visit
-        aside = [h for h in sentence.hits if any(_anchors(a, h, sentence) for a in anchors)]
+        aside = (
+            [h for h in sentence.hits if any(_anchors(a, h, sentence) for a in anchors)]
+            if anchors
+            else []
+        )
         if self.explain and not live:
             if invitations:
                 what = f"an invitation, not a meeting ({invitations[0].text})"
@@ -416,7 +425,9 @@ class _Judge:
             weak = False
             by_place = 0
             for party in self.parties:
-                hits = [h for h in self.party_hits(sentence, party) if h not in aside]
+                hits = self.party_hits(sentence, party)
+                if aside:
+                    hits = [h for h in hits if h not in aside]
                 if not hits and trigger.group == "in_person":
                     # a visit to the party's country is a meeting with its leader
                     hits = self.place_hits(sentence, party, trigger, cjk)
@@ -572,20 +583,23 @@ def _recalls(
     year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past.
 
     Dates of another event do not count: one after "months after" in the same clause
-    (the event the news is dated against), or one in another clause when the meeting
-    word's own clause has a date ("held talks on Monday …, extending the 2001 treaty")."""
+    (the event the news is dated against), or one farther from the meeting word than a
+    date of these days ("held talks on Monday …, extending the 2001 treaty")."""
     text = sentence.text
     skip = []  # (start, end) offsets in the sentence of what dates something else
     for hit in sentence.hits:
         if hit.group == "anchor":
             skip.append((hit.end - sentence.start, _anchored_end(hit, sentence) - sentence.start))
-    before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, trigger.start)]
-    after = _CLAUSE_BREAK.search(text, trigger.end)
-    clause = (before[-1] if before else 0, after.start() if after else len(text))
-    if any(clause[0] <= m.start < clause[1] for m in mentions):
-        skip += [(0, clause[0]), (clause[1], len(text))]
+    recent = [
+        _distance(trigger, Hit("", m.start, m.end, ""))
+        for m in mentions
+        if now is None or m.day >= now - timedelta(days=RECALL_DAYS)
+    ]
+    reach = min(recent, default=len(text))
 
     def dates_it(position: int) -> bool:
+        if _distance(trigger, Hit("", position, position + 1, "")) > reach:
+            return False
         return not any(a <= position < b for a, b in skip)
 
     mentions = [m for m in mentions if dates_it(m.start)]
@@ -793,6 +807,20 @@ def _meeting_day(
             and e.weight > WEIGHT_LEAD * WEAK_FACTOR
             and abs((e.date.day - first.day).days) <= 7
         ]
+        if published is not None and strong:
+            # "said on Thursday that the two will talk", beside "will talk on Friday" (or
+            # "today"): the day of saying, not of talks
+            latest = max(e.date.day for e in strong if e.date)
+            strong = [
+                e
+                for e in strong
+                if not (
+                    e.announcement
+                    and e.date
+                    and e.date.day < latest
+                    and e.date.day <= published
+                )
+            ] or strong
         ahead = published is not None and all(e.date and e.date.day > published for e in strong)
         if ahead:
             # an announcement: the talks' own day if given beside them, else the visit's
@@ -919,7 +947,9 @@ def _decide(
     in_office = judge.reference or (date(judge.latest_year, 7, 1) if judge.latest_year else None)
     for sentence in sentences:
         sentence.hits = [
-            h if topic.in_office(h, in_office) else Hit("other", h.start, h.end, h.text)
+            h
+            if h.holder < 0 or topic.in_office(h, in_office)
+            else Hit("other", h.start, h.end, h.text)
             for h in sentence.hits
         ]
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
