@@ -815,10 +815,7 @@ def _meeting_day(
                 e
                 for e in strong
                 if not (
-                    e.announcement
-                    and e.date
-                    and e.date.day < latest
-                    and e.date.day <= published
+                    e.announcement and e.date and e.date.day < latest and e.date.day <= published
                 )
             ] or strong
         ahead = published is not None and all(e.date and e.date.day > published for e in strong)
