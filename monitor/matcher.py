@@ -96,6 +96,15 @@ _RELATIVE = re.compile(
     r"di mana|yang|saat|ketika)\b",
     re.IGNORECASE,
 )
+# A photo caption's line: its label, or the photo's credit.
+_CAPTION = re.compile(
+    r"^\s*\[?(?:photo caption|caption|подпись к фото|keterangan foto|file photo|photo|foto|фото)"
+    r"\b\]?\s*[:\]/-]|via reuters|reuters/|\(ap photo|afp/|getty images|фото:|foto:|\bdok\.",
+    re.IGNORECASE,
+)
+_ARCHIVE = re.compile(
+    r"file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照", re.IGNORECASE
+)
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
@@ -128,6 +137,7 @@ class Sentence:
     start: int
     text: str
     hits: list[Hit] = field(default_factory=list)
+    caption: str = ""  # on a photo caption's line: "photo", or "archive" for an old photo
 
     def has(self, *groups: str) -> bool:
         return any(hit.group in groups for hit in self.hits)
@@ -176,14 +186,31 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     sentences = [Sentence(0, 0, title)]
     offset = len(title) + 1
     position = 0
+    captions = _captions(text) if _CAPTION.search(text) else []
     for match in _SENTENCE_END.finditer(text + "\n"):
         if not match.group().startswith("\n") and _abbreviated(text, match.start()):
             continue
         chunk = text[position : match.start()]
         if chunk.strip():
-            sentences.append(Sentence(len(sentences), offset + position, chunk))
+            caption = next((kind for a, b, kind in captions if a <= position < b), "")
+            sentences.append(Sentence(len(sentences), offset + position, chunk, caption=caption))
         position = match.end()
     return sentences
+
+
+def _captions(text: str) -> list[tuple[int, int, str]]:
+    """The photo captions' lines: (start, end, "photo" or "archive") — a caption that
+    credits a photo ("… via REUTERS", "Фото: пресс-служба Кремля"), "archive" when the
+    photo is an old one ("FILE PHOTO", "(архив)", "foto arsip")."""
+    found = []
+    start = 0
+    for line in text.split("\n"):
+        if _CAPTION.search(line):
+            found.append(
+                (start, start + len(line), "archive" if _ARCHIVE.search(line) else "photo")
+            )
+        start += len(line) + 1
+    return found
 
 
 def _abbreviated(text: str, end: int) -> bool:
@@ -367,6 +394,9 @@ class _Judge:
             if hit.group == "recall":
                 self.turn_down(sentence, "recall", f"recalls a past meeting ({hit.text})")
                 return None
+        if sentence.caption == "archive":
+            self.turn_down(sentence, "recall", "an archive photo's caption")
+            return None
         question = sentence.text.rstrip(" \"'»”’)").endswith(("?", "？"))
         if question and sentence.index > 0:
             self.turn_down(sentence, "question", "a question, not a report")
@@ -566,8 +596,8 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
     """
     days = [published] if published else []
     for sentence in sentences:
-        if sentence.has("announce"):
-            continue  # an announced date lies ahead of the article
+        if sentence.has("announce") or sentence.caption:
+            continue  # an announced date lies ahead of the article; a photo's, behind it
         days += [m.day for m in find_dates(sentence.text, None) if m.has_year]
     return max(days, default=None)
 
