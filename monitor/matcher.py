@@ -73,6 +73,8 @@ TENSE_REACH, TENSE_REACH_CJK = 60, 20
 DATE_REACH, DATE_REACH_CJK = 90, 35
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
 ADJACENT, ADJACENT_CJK = 12, 4
+# A body's first line this short, with a date, is a dateline.
+DATELINE_CHARS = 60
 # A welcoming word is a meeting with the one welcomed this close after it.
 GREETED, GREETED_CJK = 16, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
@@ -252,8 +254,8 @@ class _Judge:
         self.parties = range(len(topic.topic.parties))
         self.now = _latest_date(sentences, published)
         # Without its own date an article's "on Tuesday" is read against the latest
-        # full date it writes.
-        self.reference = published or self.now
+        # full date it writes; a dateline's day is the day its "today" means.
+        self.reference = _dateline(sentences, published) or published or self.now
         # With no full date anywhere, the latest year it names still dates the article:
         # "launched in December 2019" is a recollection in a text that also names 2024.
         years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
@@ -588,6 +590,20 @@ def _invited(hits: list[Hit], invitations: list[Hit]) -> set[Hit]:
     return invited
 
 
+def _dateline(sentences: list[Sentence], published: date | None) -> date | None:
+    """The day of a dateline opening the body ("MOSCOW, June 19 (Reuters) -", "本报莫斯科
+    7月16日电"), a day or two before the article's date (a print edition's next morning)."""
+    if published is None or len(sentences) < 2:
+        return None
+    line = sentences[1]
+    if len(line.text) > DATELINE_CHARS or line.has(*TRIGGERS):
+        return None
+    days = [m.day for m in find_dates(line.text, published) if m.kind == "explicit"]
+    if len(days) == 1 and timedelta(0) <= published - days[0] <= timedelta(days=3):
+        return days[0]
+    return None
+
+
 def _latest_date(sentences: list[Sentence], published: date | None) -> date | None:
     """The latest day the article can be from: its date, or a later full date it writes.
 
@@ -827,6 +843,15 @@ def _meeting_day(
     arrival or departure days.
     """
     exact = [e for e in ranked if e.date is not None and e.date.kind != "vague"]
+    if published is not None and exact:
+        # "said on Thursday that the two will talk", beside "will talk on Friday" (or
+        # "today"): the day of saying, not of talks
+        latest = max(e.date.day for e in exact if e.date)
+        exact = [
+            e
+            for e in exact
+            if not (e.announcement and e.date and e.date.day < latest and e.date.day <= published)
+        ]
     if exact:
         first = exact[0].date
         assert first is not None
@@ -837,17 +862,6 @@ def _meeting_day(
             and e.weight > WEIGHT_LEAD * WEAK_FACTOR
             and abs((e.date.day - first.day).days) <= 7
         ]
-        if published is not None and strong:
-            # "said on Thursday that the two will talk", beside "will talk on Friday" (or
-            # "today"): the day of saying, not of talks
-            latest = max(e.date.day for e in strong if e.date)
-            strong = [
-                e
-                for e in strong
-                if not (
-                    e.announcement and e.date and e.date.day < latest and e.date.day <= published
-                )
-            ] or strong
         ahead = published is not None and all(e.date and e.date.day > published for e in strong)
         if ahead:
             # an announcement: the talks' own day if given beside them, else the visit's
