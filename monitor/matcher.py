@@ -100,12 +100,13 @@ _RELATIVE = re.compile(
 )
 # A photo caption's line: its label, or the photo's credit.
 _CAPTION = re.compile(
-    r"^\s*\[?(?:photo caption|caption|подпись к фото|keterangan foto|file photo|photo|foto|фото)"
+    r"^\s*\[?(?:photo caption|caption|подпись к фото|keterangan foto|file photo|photo|foto|фото"
+    r"|file)"
     r"\b\]?\s*[:\]/-]|via reuters|reuters/|\(ap photo|afp/|getty images|фото:|foto:|\bdok\.",
     re.IGNORECASE,
 )
 _ARCHIVE = re.compile(
-    r"file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照", re.IGNORECASE
+    r"^\s*file\b|file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照", re.IGNORECASE
 )
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
@@ -590,6 +591,28 @@ def _invited(hits: list[Hit], invitations: list[Hit]) -> set[Hit]:
     return invited
 
 
+def _counterparts(hits: list[Hit]) -> list[Hit]:
+    """ "His Russian counterpart" is the party when it is the counterpart of another party,
+    the principal named nearest before it ("Xi met his Russian counterpart"), or after it
+    when none is before ("Speaking to his Russian counterpart, Xi said"); else it is someone
+    else's ("Wang Yi met his Russian counterpart": Lavrov)."""
+
+    def principal(hit: Hit) -> bool:
+        return hit.group.startswith("party") or hit.group in _OTHERS
+
+    resolved = list(hits)
+    for i, hit in enumerate(hits):
+        if not hit.group.startswith("counterpart"):
+            continue
+        party = f"party{hit.group[len('counterpart') :]}"
+        whose = next((h for h in reversed(resolved[:i]) if principal(h)), None) or next(
+            (h for h in hits[i + 1 :] if principal(h)), None
+        )
+        ours = whose is not None and whose.group.startswith("party") and whose.group != party
+        resolved[i] = Hit(party if ours else "other", hit.start, hit.end, hit.text)
+    return resolved
+
+
 def _dateline(sentences: list[Sentence], published: date | None) -> date | None:
     """The day of a dateline opening the body ("MOSCOW, June 19 (Reuters) -", "本报莫斯科
     7月16日电"), a day or two before the article's date (a print edition's next morning)."""
@@ -917,6 +940,8 @@ def _kind(evidence: list[Evidence], announced: bool, sentences: list[Sentence]) 
             votes[kind] = votes.get(kind, 0.0) + item.weight
     if votes:
         return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+    if any("call" in e.trigger.text.lower() for e in about):
+        return "phone"  # "held a call", no word of video: a call is by phone
     if not announced:
         return "in-person"
     where = {e.sentence for e in about}
@@ -965,7 +990,7 @@ def _decide(
     missing = [
         party.name
         for i, party in enumerate(topic.topic.parties)
-        if not groups & {f"party{i}", f"place{i}", *_NAMED}
+        if not groups & {f"party{i}", f"counterpart{i}", f"place{i}", *_NAMED}
     ]
     if missing or not groups & set(TRIGGERS):
         # the fast path: most articles end here
@@ -993,6 +1018,8 @@ def _decide(
             else Hit("other", h.start, h.end, h.text)
             for h in sentence.hits
         ]
+        if any(h.group.startswith("counterpart") for h in sentence.hits):
+            sentence.hits = _counterparts(sentence.hits)
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
         if not explain:

@@ -81,6 +81,9 @@ class Party(_Strict):
     aliases: Phrases = Field(default_factory=dict)
     office: str | None = None
     places: Phrases = Field(default_factory=dict)
+    # "his Russian counterpart": the party only as the counterpart of the other party named
+    # before it ("Xi and his Russian counterpart"; not "Wang Yi met his Russian counterpart")
+    counterparts: Phrases = Field(default_factory=dict)
 
     @field_validator("office")
     @classmethod
@@ -143,7 +146,7 @@ class Topic(_Strict):
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "the_two", "leaders", "party*", "negation", "hedge", "invitation", "recall",
+    "both", "the_two", "leaders", "party*", "counterpart*", "negation", "hedge", "invitation", "recall",
     "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person", "greeting",
     "talks", "place*", "announce", "report",
 )  # fmt: skip
@@ -308,6 +311,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("leaders", topic.leaders),
     ]
     groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
+    groups += [(f"counterpart{i}", p.counterparts) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),
         ("hedge", topic.not_evidence.hedge),
