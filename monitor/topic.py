@@ -146,9 +146,9 @@ class Topic(_Strict):
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "the_two", "leaders", "party*", "counterpart*", "negation", "hedge", "invitation", "recall",
-    "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person", "greeting",
-    "talks", "place*", "announce", "report",
+    "both", "the_two", "leaders", "party*", "counterpart*", "negation", "hedge", "invitation",
+    "recall", "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person",
+    "greeting", "talks", "place*", "announce", "report",
 )  # fmt: skip
 TRIGGERS = ("phone", "video", "in_person", "greeting", "talks")
 
