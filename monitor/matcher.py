@@ -99,14 +99,15 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 # A photo caption's line: its label, or the photo's credit.
+# A photo caption's line (lower-cased): its label, or the photo's credit; "archive" when
+# the photo is an old one. A line is read only if the text has one of the marks.
+_CAPTION_MARKS = ("photo", "foto", "фото", "reuters", "afp/", "getty", "file", "caption", "dok.")
 _CAPTION = re.compile(
     r"^\s*\[?(?:photo caption|caption|подпись к фото|keterangan foto|file photo|photo|foto|фото"
-    r"|file)"
-    r"\b\]?\s*[:\]/-]|via reuters|reuters/|\(ap photo|afp/|getty images|фото:|foto:|\bdok\.",
-    re.IGNORECASE,
+    r"|file)\b\]?\s*[:\]/-]|via reuters|reuters/|\(ap photo|afp/|getty images|фото:|foto:|\bdok\."
 )
 _ARCHIVE = re.compile(
-    r"^\s*file\b|file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照", re.IGNORECASE
+    r"^\s*file\b|file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照"
 )
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
@@ -131,7 +132,6 @@ _ABBREVIATIONS = frozenset(
         "agu", "agt", "okt", "des", "jl", "bpk", "sdr", "ir",
     )
 )  # fmt: skip
-_LAST_WORD = re.compile(r"([^\s\"'«“‘(\[]+)\.[\"'»”’)]*$")
 
 
 @dataclass
@@ -141,9 +141,16 @@ class Sentence:
     text: str
     hits: list[Hit] = field(default_factory=list)
     caption: str = ""  # on a photo caption's line: "photo", or "archive" for an old photo
+    _groups: set[str] | None = field(default=None, repr=False)
 
     def has(self, *groups: str) -> bool:
-        return any(hit.group in groups for hit in self.hits)
+        if self._groups is None:
+            self._groups = {hit.group for hit in self.hits}
+        return not self._groups.isdisjoint(groups)
+
+    def replace_hits(self, hits: list[Hit]) -> None:
+        self.hits = hits
+        self._groups = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     sentences = [Sentence(0, 0, title)]
     offset = len(title) + 1
     position = 0
-    captions = _captions(text) if _CAPTION.search(text) else []
+    captions = _captions(text)
     for match in _SENTENCE_END.finditer(text + "\n"):
         if not match.group().startswith("\n") and _abbreviated(text, match.start()):
             continue
@@ -205,23 +212,25 @@ def _captions(text: str) -> list[tuple[int, int, str]]:
     """The photo captions' lines: (start, end, "photo" or "archive") — a caption that
     credits a photo ("… via REUTERS", "Фото: пресс-служба Кремля"), "archive" when the
     photo is an old one ("FILE PHOTO", "(архив)", "foto arsip")."""
+    low = text.lower()
+    if not any(mark in low for mark in _CAPTION_MARKS):
+        return []
     found = []
     start = 0
-    for line in text.split("\n"):
+    for line in low.split("\n"):
         if _CAPTION.search(line):
-            found.append(
-                (start, start + len(line), "archive" if _ARCHIVE.search(line) else "photo")
-            )
+            kind = "archive" if _ARCHIVE.search(line) else "photo"
+            found.append((start, start + len(line), kind))
         start += len(line) + 1
     return found
 
 
 def _abbreviated(text: str, end: int) -> bool:
     """Whether the full stop just before ``end`` closes an abbreviation, not a sentence."""
-    word = _LAST_WORD.search(text, max(0, end - 24), end)
-    if word is None:
+    head = text[max(0, end - 24) : end].rstrip("\"'»”’)")
+    if not head.endswith("."):
         return False
-    stem = word.group(1)
+    stem = head[:-1].rsplit(None, 1)[-1].lstrip("\"'«“‘([") if head[:-1].strip() else ""
     if "." in stem:  # "U.S.", "т.е."
         return True
     return (len(stem) == 1 and stem.isalpha()) or stem.lower() in _ABBREVIATIONS
@@ -1012,14 +1021,15 @@ def _decide(
     # Putin as prime minister (2008–2012) is someone else.
     in_office = judge.reference or (date(judge.latest_year, 7, 1) if judge.latest_year else None)
     for sentence in sentences:
-        sentence.hits = [
+        hits = [
             h
             if h.holder < 0 or topic.in_office(h, in_office)
             else Hit("other", h.start, h.end, h.text)
             for h in sentence.hits
         ]
-        if any(h.group.startswith("counterpart") for h in sentence.hits):
-            sentence.hits = _counterparts(sentence.hits)
+        if any(h.group.startswith("counterpart") for h in hits):
+            hits = _counterparts(hits)
+        sentence.replace_hits(hits)
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
         if not explain:
