@@ -4,24 +4,36 @@
 The decision rests on evidence, not on a bag of words. A sentence is evidence when a
 meeting word (talks, visit, video conference, phone call…) has every party near it —
 named, referred to by role ("the Chinese leader", "глава КНР"), by a phrase naming
-both ("the two leaders", "两国元首"), or, for a visit, by the other party's country or
-capital ("Putin arrived in Beijing", when the story is about that country's leader). A party
-may be an office: a holder's name counts as the party on the days they held it, so the
-article's day decides who the parties were (Hu Jintao – Dmitry Medvedev in 2010), and Putin
-as prime minister is someone else. It is not evidence when another principal is
-nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or the summit it is held
-at is ("Putin joined the summit by video"), or when the sentence
-denies or doubts the meeting, is about a written message, or recalls a past one (by
-its words, or by a date well before the article's). A sentence that names one party
-while the title or the sentence before names the other is weaker evidence. The title
-and lead weigh more than the body; the weights combine as independent evidence.
+both ("the two leaders", "两国元首"), as the other's counterpart ("Xi and his Russian
+counterpart"), or, for a visit, by the other party's country or capital ("Putin arrived
+in Beijing", when the story is about that country's leader). A party may be an office: a
+holder's name counts as the party on the days they held it, so the article's day decides
+who the parties were (Hu Jintao – Dmitry Medvedev in 2010), and Putin as prime minister
+is someone else. A welcoming word needs the one welcomed right after it ("Xi welcomed
+Putin", not "welcomed the idea").
 
-The meeting's kind comes from the kind words in the evidence (title first); its date
-from the date written nearest the meeting word, resolved against the article's date
-(``monitor.dates``), else the article's own date. Talks reported as held ("held talks",
-"переговоры состоялись") took place: a weaker announcement in the same article is the
-programme's next item ("on 17 May he will travel to Harbin"), which neither makes the
-article an announcement nor dates the meeting.
+It is not evidence when another principal is nearer to the meeting word (Lavrov – Wang
+Yi, Putin – Modi), or the summit it is held at is ("Putin joined the summit by video"; a
+summit is otherwise only a venue), or when the sentence denies or doubts the meeting, is
+about a written message, is an archive photo's caption, or recalls a past one: by its
+words, by a date well before the article's, or as the event the news is dated against
+("came days after Xi and Putin spoke by phone"). A sentence that names one party while
+the title or the sentence before names the other is weaker evidence. The title and lead
+weigh more than the body, and so does a body sentence that says the meeting outright (both
+named beside the meeting word, no one else: one item of a roundup); the weights combine
+as independent evidence.
+
+The meeting's kind comes from the kind words of the evidence about the meeting matched
+(a report's, not the visit it announces); an announcement naming no format, place or
+summit is "unknown". Its date comes from the date written nearest the meeting word,
+resolved against the article's date or a dateline's (``monitor.dates``), else from the
+one day the lead names, else the article's own date; the day of saying ("said on
+Thursday that they will talk") yields to the day of talks. Talks reported as held
+("held talks", "переговоры состоялись") took place: a weaker announcement in the same
+article is the programme's next item ("on 17 May he will travel to Harbin"), which
+neither makes the article an announcement nor dates the meeting.
+
+Sentences end at . ! ? and CJK stops, not after abbreviations ("Sept. 15", "12 дек.").
 
 ``why_not_matched`` says, for a person, which of these rules turned down an article that
 names a party ("other principal nearer (Biden)", "written message, not a meeting").
@@ -512,7 +524,13 @@ class _Judge:
         local_trigger = Hit(
             trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
         )
-        mentions = find_dates(sentence.text, self.reference)
+        if self.reference is None and self.latest_year is not None:
+            # No date anywhere but a year: "on 22 November" is of that year; a weekday or
+            # "yesterday" still cannot be told
+            middle = date(self.latest_year, 7, 2)
+            mentions = [m for m in find_dates(sentence.text, middle) if m.kind == "explicit"]
+        else:
+            mentions = find_dates(sentence.text, self.reference)
         when = min(
             mentions,
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
