@@ -547,8 +547,12 @@ class _Judge:
             weight = WEIGHT_TITLE
         elif sentence.index <= LEAD_SENTENCES:
             weight = WEIGHT_LEAD
-        elif _clear(sentence, trigger, phrases, weak):
-            weight = WEIGHT_LEAD  # one item of a roundup: "XI-PUTIN CALL: Xi spoke with Putin"
+        elif not self.sentences[0].has(*_OTHERS, "message", "negation") and _clear(
+            sentence, trigger, phrases, weak
+        ):
+            # one item of a roundup ("XI-PUTIN CALL: Xi spoke with Putin"), not an aside in
+            # a story about someone else
+            weight = WEIGHT_LEAD
         else:
             weight = WEIGHT_BODY
         if weak:
