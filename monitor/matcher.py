@@ -4,20 +4,36 @@
 The decision rests on evidence, not on a bag of words. A sentence is evidence when a
 meeting word (talks, visit, video conference, phone call…) has every party near it —
 named, referred to by role ("the Chinese leader", "глава КНР"), by a phrase naming
-both ("the two leaders", "两国元首"), or, for a visit, by the other party's country or
-capital ("Putin arrived in Beijing"). It is not evidence when another principal is
-nearer to the meeting word (Lavrov – Wang Yi, Putin – Modi), or when the sentence
-denies or doubts the meeting, is about a written message, or recalls a past one (by
-its words, or by a date well before the article's). A sentence that names one party
-while the title or the sentence before names the other is weaker evidence. The title
-and lead weigh more than the body; the weights combine as independent evidence.
+both ("the two leaders", "两国元首"), as the other's counterpart ("Xi and his Russian
+counterpart"), or, for a visit, by the other party's country or capital ("Putin arrived
+in Beijing", when the story is about that country's leader). A party may be an office: a
+holder's name counts as the party on the days they held it, so the article's day decides
+who the parties were (Hu Jintao – Dmitry Medvedev in 2010), and Putin as prime minister
+is someone else. A welcoming word needs the one welcomed right after it ("Xi welcomed
+Putin", not "welcomed the idea").
 
-The meeting's kind comes from the kind words in the evidence (title first); its date
-from the date written nearest the meeting word, resolved against the article's date
-(``monitor.dates``), else the article's own date. Talks reported as held ("held talks",
-"переговоры состоялись") took place: a weaker announcement in the same article is the
-programme's next item ("on 17 May he will travel to Harbin"), which neither makes the
-article an announcement nor dates the meeting.
+It is not evidence when another principal is nearer to the meeting word (Lavrov – Wang
+Yi, Putin – Modi), or the summit it is held at is ("Putin joined the summit by video"; a
+summit is otherwise only a venue), or when the sentence denies or doubts the meeting, is
+about a written message, is an archive photo's caption, or recalls a past one: by its
+words, by a date well before the article's, or as the event the news is dated against
+("came days after Xi and Putin spoke by phone"). A sentence that names one party while
+the title or the sentence before names the other is weaker evidence. The title and lead
+weigh more than the body, and so does a body sentence that says the meeting outright (both
+named beside the meeting word, no one else: one item of a roundup); the weights combine
+as independent evidence.
+
+The meeting's kind comes from the kind words of the evidence about the meeting matched
+(a report's, not the visit it announces); an announcement naming no format, place or
+summit is "unknown". Its date comes from the date written nearest the meeting word,
+resolved against the article's date or a dateline's (``monitor.dates``), else from the
+one day the lead names, else the article's own date; the day of saying ("said on
+Thursday that they will talk") yields to the day of talks. Talks reported as held
+("held talks", "переговоры состоялись") took place: a weaker announcement in the same
+article is the programme's next item ("on 17 May he will travel to Harbin"), which
+neither makes the article an announcement nor dates the meeting.
+
+Sentences end at . ! ? and CJK stops, not after abbreviations ("Sept. 15", "12 дек.").
 
 ``why_not_matched`` says, for a person, which of these rules turned down an article that
 names a party ("other principal nearer (Biden)", "written message, not a meeting").
@@ -70,22 +86,65 @@ TENSE_REACH, TENSE_REACH_CJK = 60, 20
 DATE_REACH, DATE_REACH_CJK = 90, 35
 # A meeting word this close to a party is that party's meeting ("met Xi", "会见了普京").
 ADJACENT, ADJACENT_CJK = 12, 4
+# A body's first line this short, with a date, is a dateline.
+DATELINE_CHARS = 60
+# A welcoming word is a meeting with the one welcomed this close after it.
+GREETED, GREETED_CJK = 16, 4
 # An invitation governs the words after it ("invited Xi to visit Moscow in spring"): the
 # meeting words that follow it, each within this many characters of the last.
 INVITATION_SCOPE = 30
 
-_KIND_OF_TRIGGER = {"phone": "phone", "video": "video", "in_person": "in-person"}
+_KIND_OF_TRIGGER = {
+    "phone": "phone",
+    "video": "video",
+    "in_person": "in-person",
+    "greeting": "in-person",
+}
 # Someone else than the parties: a principal (Biden, Modi), or a minister or other
 # official below the heads of state (Lavrov, Wang Yi), whose meeting is not a summit.
 _OTHERS = ("other", "minister")
-_NAMED = ("both", "the_two")
+_NAMED = ("both", "the_two", "leaders")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
+_RELATIVE = re.compile(
+    r"\s*(?:where|when|which|who|during which|где|когда|котор\w+|во время которого|"
+    r"di mana|yang|saat|ketika)\b",
+    re.IGNORECASE,
+)
+# A photo caption's line: its label, or the photo's credit.
+# A photo caption's line (lower-cased): its label, or the photo's credit; "archive" when
+# the photo is an old one. A line is read only if the text has one of the marks.
+_CAPTION_MARKS = ("photo", "foto", "фото", "reuters", "afp/", "getty", "file", "caption", "dok.")
+_CAPTION = re.compile(
+    r"^\s*\[?(?:photo caption|caption|подпись к фото|keterangan foto|file photo|photo|foto|фото"
+    r"|file)\b\]?\s*[:\]/-]|via reuters|reuters/|\(ap photo|afp/|getty images|фото:|foto:|\bdok\."
+)
+_ARCHIVE = re.compile(
+    r"^\s*file\b|file photo|archive|архив|foto arsip|foto dok|\bdok\.|资料图|資料照"
+)
+_LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
+_PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
+_NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])|(?<=[。！？])[”’」』]*|\n+"
 )
+# A full stop after one of these, an initial ("V. Putin", "В. В. Путин") or a dotted
+# abbreviation ("U.S.", "т.е.") ends no sentence: "on Sept. 15", "12 дек. в Пекине",
+# "в 2001 г. Путин". (pysbd knows more of them, but took 9 ms an article, twenty times
+# the whole matcher's time, and split "12 дек. в Пекине" all the same.)
+_ABBREVIATIONS = frozenset(
+    (
+        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "mr", "mrs", "ms", "dr", "prof", "st", "gen", "lt", "col", "sen", "rep", "gov", "pres",
+        "no", "vol", "approx", "jr", "sr",
+        "янв", "фев", "февр", "мар", "апр", "авг", "сен", "сент", "окт", "ноя", "нояб", "дек",
+        "г", "гг", "им", "ул", "тыс", "млн", "млрд", "руб", "долл", "проф", "ген", "см", "стр",
+        "вв", "ст",
+        "agu", "agt", "okt", "des", "jl", "bpk", "sdr", "ir",
+    )
+)  # fmt: skip
 
 
 @dataclass
@@ -94,9 +153,17 @@ class Sentence:
     start: int
     text: str
     hits: list[Hit] = field(default_factory=list)
+    caption: str = ""  # on a photo caption's line: "photo", or "archive" for an old photo
+    _groups: set[str] | None = field(default=None, repr=False)
 
     def has(self, *groups: str) -> bool:
-        return any(hit.group in groups for hit in self.hits)
+        if self._groups is None:
+            self._groups = {hit.group for hit in self.hits}
+        return not self._groups.isdisjoint(groups)
+
+    def replace_hits(self, hits: list[Hit]) -> None:
+        self.hits = hits
+        self._groups = None
 
 
 @dataclass(frozen=True)
@@ -142,12 +209,44 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     sentences = [Sentence(0, 0, title)]
     offset = len(title) + 1
     position = 0
+    captions = _captions(text)
     for match in _SENTENCE_END.finditer(text + "\n"):
+        if not match.group().startswith("\n") and _abbreviated(text, match.start()):
+            continue
         chunk = text[position : match.start()]
         if chunk.strip():
-            sentences.append(Sentence(len(sentences), offset + position, chunk))
+            caption = next((kind for a, b, kind in captions if a <= position < b), "")
+            sentences.append(Sentence(len(sentences), offset + position, chunk, caption=caption))
         position = match.end()
     return sentences
+
+
+def _captions(text: str) -> list[tuple[int, int, str]]:
+    """The photo captions' lines: (start, end, "photo" or "archive") — a caption that
+    credits a photo ("… via REUTERS", "Фото: пресс-служба Кремля"), "archive" when the
+    photo is an old one ("FILE PHOTO", "(архив)", "foto arsip")."""
+    low = text.lower()
+    if not any(mark in low for mark in _CAPTION_MARKS):
+        return []
+    found = []
+    start = 0
+    for line in low.split("\n"):
+        if _CAPTION.search(line):
+            kind = "archive" if _ARCHIVE.search(line) else "photo"
+            found.append((start, start + len(line), kind))
+        start += len(line) + 1
+    return found
+
+
+def _abbreviated(text: str, end: int) -> bool:
+    """Whether the full stop just before ``end`` closes an abbreviation, not a sentence."""
+    head = text[max(0, end - 24) : end].rstrip("\"'»”’)")
+    if not head.endswith("."):
+        return False
+    stem = head[:-1].rsplit(None, 1)[-1].lstrip("\"'«“‘([") if head[:-1].strip() else ""
+    if "." in stem:  # "U.S.", "т.е."
+        return True
+    return (len(stem) == 1 and stem.isalpha()) or stem.lower() in _ABBREVIATIONS
 
 
 def _distance(a: Hit, b: Hit) -> int:
@@ -178,8 +277,8 @@ class _Judge:
         self.parties = range(len(topic.topic.parties))
         self.now = _latest_date(sentences, published)
         # Without its own date an article's "on Tuesday" is read against the latest
-        # full date it writes.
-        self.reference = published or self.now
+        # full date it writes; a dateline's day is the day its "today" means.
+        self.reference = _dateline(sentences, published) or published or self.now
         # With no full date anywhere, the latest year it names still dates the article:
         # "launched in December 2019" is a recollection in a text that also names 2024.
         years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
@@ -190,6 +289,7 @@ class _Judge:
         # (sentence index; 0 a rule refused it, 1 a party was missing; reason).
         self.explain = explain
         self.misses: list[tuple[int, int, Miss]] = []
+        self._subjects: dict[int, bool] = {}
 
     def turn_down(
         self, sentence: Sentence, rule: str, reason: str, rank: int = 0, needs_trigger: bool = True
@@ -220,6 +320,9 @@ class _Judge:
             context.append(self.sentences[sentence.index - 1])
         if not any(s.has(*_OTHERS) for s in context):
             groups.add("the_two")
+            # "the leaders" at a summit are all of them; "the two leaders" still two
+            if not any(s.has("venue") for s in context):
+                groups.add("leaders")
         return [h for h in sentence.hits if h.group in groups]
 
     def _future_tense(self, sentence: Sentence, trigger: Hit) -> bool:
@@ -260,14 +363,38 @@ class _Judge:
         return False
 
     def place_hits(self, sentence: Sentence, party: int, trigger: Hit, cjk: bool) -> list[Hit]:
+        """The party's country or capital as the visit's destination: just after the visit
+        word ("arrived in Beijing"), or just before it with no name between ("Putin's
+        Beijing visit", "в Китай с визитом"; not "China Li Zhanshu on the sidelines"), and
+        never as a possessive ("receives China's top diplomat"). Only for a party the story
+        is about: named in the title or lead, not a country a visitor happens to be in."""
+        if not self.subject(party):
+            return []
         after = PLACE_AFTER_CJK if cjk else PLACE_AFTER
         before = PLACE_BEFORE_CJK if cjk else PLACE_BEFORE
-        return [
-            h
-            for h in sentence.hits
-            if h.group == f"place{party}"
-            and (0 <= h.start - trigger.end <= after or 0 <= trigger.start - h.end <= before)
-        ]
+        found = []
+        for h in sentence.hits:
+            if h.group != f"place{party}":
+                continue
+            tail = sentence.text[h.end - sentence.start : h.end - sentence.start + 2]
+            if tail in ("'s", "’s"):
+                continue
+            if 0 <= h.start - trigger.end <= after:
+                found.append(h)
+            elif 0 <= trigger.start - h.end <= before:
+                between = sentence.text[h.end - sentence.start : trigger.start - sentence.start]
+                if cjk or not _NAME_WORD.search(between):
+                    found.append(h)
+        return found
+
+    def subject(self, party: int) -> bool:
+        """Whether the party is named in the title or lead (by name, role or country pair)."""
+        if party not in self._subjects:
+            groups = (f"party{party}", "both")
+            self._subjects[party] = any(
+                s.has(*groups) for s in self.sentences[: LEAD_SENTENCES + 1]
+            )
+        return self._subjects[party]
 
     def _missing(
         self, sentence: Sentence, party: int, trigger: Hit, others: list[Hit]
@@ -292,10 +419,18 @@ class _Judge:
             if hit.group == "recall":
                 self.turn_down(sentence, "recall", f"recalls a past meeting ({hit.text})")
                 return None
+        if sentence.caption == "archive":
+            self.turn_down(sentence, "recall", "an archive photo's caption")
+            return None
         question = sentence.text.rstrip(" \"'»”’)").endswith(("?", "？"))
         if question and sentence.index > 0:
             self.turn_down(sentence, "question", "a question, not a report")
             return None  # a question in a press conference reports nothing
+        if question and sentence.has("hedge"):
+            # "If Putin and Xi meet in Bali, what will they discuss?": all of it in doubt
+            hedge = next(h for h in sentence.hits if h.group == "hedge")
+            self.turn_down(sentence, "doubt", f"in doubt ({hedge.text})")
+            return None
         if sentence.has("message") and not sentence.has("phone", "video"):
             # "Exchange of messages between Putin and Xi" needs no meeting word to be a miss
             between = self.explain and self.named(sentence, all_parties=True)
@@ -305,26 +440,40 @@ class _Judge:
             return None  # a written message, unless it was said on a call
         cjk = bool(_CJK.search(sentence.text))
         window = WINDOW_CJK if cjk else WINDOW
-        others = [h for h in sentence.hits if h.group in _OTHERS]
+        # A summit is a rival only to the meeting word nearest it ("joined the summit by
+        # video"), never a counterpart who makes "the two leaders" ambiguous.
+        others = [h for h in sentence.hits if h.group in (*_OTHERS, "venue")]
         invitations = [h for h in sentence.hits if h.group == "invitation"]
         before = self.sentences[max(1, sentence.index - 1) : sentence.index]
         previous = [self.sentences[0], *before]
         best: Evidence | None = None
         invited = _invited(sentence.hits, invitations)
         hedges = [h for h in sentence.hits if h.group == "hedge"]
+        anchors = [h for h in sentence.hits if h.group == "anchor"]
         live = [
             h
             for h in sentence.hits
             if h.group in TRIGGERS
             and h not in invited
             and not any(_governs(n, h, sentence, cjk) for n in hedges)
+            and not (anchors and any(_anchors(a, h, sentence) for a in anchors))
+            and (h.group != "greeting" or _greets(h, sentence, cjk))
         ]
+        # and who is named there is that event's: "the visit came days after Xi and Putin
+        # spoke by phone" is not their visit
+        aside = (
+            [h for h in sentence.hits if any(_anchors(a, h, sentence) for a in anchors)]
+            if anchors
+            else []
+        )
         if self.explain and not live:
             if invitations:
                 what = f"an invitation, not a meeting ({invitations[0].text})"
                 self.turn_down(sentence, "invitation", what)
             elif hedges:
                 self.turn_down(sentence, "doubt", f"in doubt ({hedges[0].text})")
+            elif anchors:
+                self.turn_down(sentence, "recall", f"recalls a past meeting ({anchors[0].text})")
         for trigger in live:
             distances: list[int] = []
             phrases: list[Hit] = []
@@ -332,6 +481,8 @@ class _Judge:
             by_place = 0
             for party in self.parties:
                 hits = self.party_hits(sentence, party)
+                if aside:
+                    hits = [h for h in hits if h not in aside]
                 if not hits and trigger.group == "in_person":
                     # a visit to the party's country is a meeting with its leader
                     hits = self.place_hits(sentence, party, trigger, cjk)
@@ -353,6 +504,12 @@ class _Judge:
                 if not distances or by_place >= len(phrases) or (weak and by_place):
                     self.turn_down(sentence, "place", "only a place named, not its leader", 1)
                     continue  # a place stands in for one party, never for all of them
+                if by_place and any(h.group in _OTHERS for h in others):
+                    # "Lukashenko, an ally of Putin, is in China on a state visit": the
+                    # visitor may be anyone the sentence names
+                    if self.explain:
+                        self.turn_down(sentence, *_someone(trigger, others, cjk))
+                    continue
                 if _someone_elses(trigger, distances, phrases, others, cjk, sentence):
                     if self.explain:
                         self.turn_down(sentence, *_someone(trigger, others, cjk))
@@ -368,7 +525,13 @@ class _Judge:
         local_trigger = Hit(
             trigger.group, trigger.start - sentence.start, trigger.end - sentence.start, ""
         )
-        mentions = find_dates(sentence.text, self.reference)
+        if self.reference is None and self.latest_year is not None:
+            # No date anywhere but a year: "on 22 November" is of that year; a weekday or
+            # "yesterday" still cannot be told
+            middle = date(self.latest_year, 7, 2)
+            mentions = [m for m in find_dates(sentence.text, middle) if m.kind == "explicit"]
+        else:
+            mentions = find_dates(sentence.text, self.reference)
         if not mentions and sentence.index > 1:
             before = self.sentences[sentence.index - 1].text
             mentions = that_day(sentence.text, before, self.reference)
@@ -381,12 +544,18 @@ class _Judge:
         date_near = when is not None and (
             _distance(local_trigger, Hit("", when.start, when.end, "")) <= reach
         )
-        if _recalls(sentence, mentions, self.now, self.latest_year):
+        if _recalls(sentence, local_trigger, mentions, self.now, self.latest_year):
             self.turn_down(sentence, "recall", "recalls a past meeting (by its date)")
             return None
         if sentence.index == 0:
             weight = WEIGHT_TITLE
         elif sentence.index <= LEAD_SENTENCES:
+            weight = WEIGHT_LEAD
+        elif not self.sentences[0].has(*_OTHERS, "message", "negation") and _clear(
+            sentence, trigger, phrases, weak
+        ):
+            # one item of a roundup ("XI-PUTIN CALL: Xi spoke with Putin"), not an aside in
+            # a story about someone else
             weight = WEIGHT_LEAD
         else:
             weight = WEIGHT_BODY
@@ -398,7 +567,7 @@ class _Judge:
         kinds = tuple(_KIND_OF_TRIGGER[h.group] for h in kind_words)
         future_date = when is not None and self.published is not None and when.day > self.published
         announcement = future_date or self._future_tense(sentence, trigger)
-        talks = [h for h in live if h.group != "in_person"]
+        talks = [h for h in live if h.group not in ("in_person", "greeting")]
         return Evidence(
             sentence=sentence.index,
             weight=weight,
@@ -411,6 +580,28 @@ class _Judge:
             date=when,
             held=not announcement and any(self._past_tense(sentence, h) for h in talks),
         )
+
+
+def _clear(sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool) -> bool:
+    """A sentence that says the meeting outright, wherever it stands: both parties named
+    (not by a place or "the two leaders"), side by side or beside the meeting word, and no
+    one else in it. The title and lead may be about something else (a wire roundup)."""
+    if weak or any(h.group in _OTHERS for h in sentence.hits):
+        return False
+    if not all(h.group.startswith("party") or h.group == "both" for h in phrases):
+        return False
+    cjk = bool(_CJK.search(sentence.text))
+    if _tight_pair(phrases, [], cjk):
+        return True
+    reach = 2 * (ADJACENT_CJK if cjk else ADJACENT)
+    for hit in phrases:
+        if hit is trigger:
+            continue
+        start, end = sorted((trigger.start, trigger.end, hit.start, hit.end))[1:3]
+        between = sentence.text[start - sentence.start : end - sentence.start]
+        if end - start > reach or _CLAUSE_BREAK.search(between):
+            return False
+    return True
 
 
 def _between(sentence: Sentence, group: str, start: int, end: int) -> bool:
@@ -435,6 +626,42 @@ def _invited(hits: list[Hit], invitations: list[Hit]) -> set[Hit]:
     return invited
 
 
+def _counterparts(hits: list[Hit]) -> list[Hit]:
+    """ "His Russian counterpart" is the party when it is the counterpart of another party,
+    the principal named nearest before it ("Xi met his Russian counterpart"), or after it
+    when none is before ("Speaking to his Russian counterpart, Xi said"); else it is someone
+    else's ("Wang Yi met his Russian counterpart": Lavrov)."""
+
+    def principal(hit: Hit) -> bool:
+        return hit.group.startswith("party") or hit.group in _OTHERS
+
+    resolved = list(hits)
+    for i, hit in enumerate(hits):
+        if not hit.group.startswith("counterpart"):
+            continue
+        party = f"party{hit.group[len('counterpart') :]}"
+        whose = next((h for h in reversed(resolved[:i]) if principal(h)), None) or next(
+            (h for h in hits[i + 1 :] if principal(h)), None
+        )
+        ours = whose is not None and whose.group.startswith("party") and whose.group != party
+        resolved[i] = Hit(party if ours else "other", hit.start, hit.end, hit.text)
+    return resolved
+
+
+def _dateline(sentences: list[Sentence], published: date | None) -> date | None:
+    """The day of a dateline opening the body ("MOSCOW, June 19 (Reuters) -", "本报莫斯科
+    7月16日电"), a day or two before the article's date (a print edition's next morning)."""
+    if published is None or len(sentences) < 2:
+        return None
+    line = sentences[1]
+    if len(line.text) > DATELINE_CHARS or line.has(*TRIGGERS):
+        return None
+    days = [m.day for m in find_dates(line.text, published) if m.kind == "explicit"]
+    if len(days) == 1 and timedelta(0) <= published - days[0] <= timedelta(days=3):
+        return days[0]
+    return None
+
+
 def _latest_date(sentences: list[Sentence], published: date | None) -> date | None:
     """The latest day the article can be from: its date, or a later full date it writes.
 
@@ -443,28 +670,58 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
     """
     days = [published] if published else []
     for sentence in sentences:
-        if sentence.has("announce"):
-            continue  # an announced date lies ahead of the article
+        if sentence.has("announce") or sentence.caption:
+            continue  # an announced date lies ahead of the article; a photo's, behind it
         days += [m.day for m in find_dates(sentence.text, None) if m.has_year]
     return max(days, default=None)
 
 
 def _recalls(
-    sentence: Sentence, mentions: list[DateMention], now: date | None, latest_year: int | None
+    sentence: Sentence,
+    trigger: Hit,
+    mentions: list[DateMention],
+    now: date | None,
+    latest_year: int | None,
 ) -> bool:
     """Whether the sentence dates its meeting well before the article: a full date, a
-    year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past."""
+    year ("in 2019", "since 2013") or a month ("in March", "в октябре") in the past.
+
+    Dates of another event do not count: one after "months after" in the same clause
+    (the event the news is dated against), or one farther from the meeting word than a
+    date of these days ("held talks on Monday …, extending the 2001 treaty")."""
+    text = sentence.text
+    skip = []  # (start, end) offsets in the sentence of what dates something else
+    for hit in sentence.hits:
+        if hit.group == "anchor":
+            skip.append((hit.end - sentence.start, _anchored_end(hit, sentence) - sentence.start))
+    recent = [
+        _distance(trigger, Hit("", m.start, m.end, ""))
+        for m in mentions
+        if now is None or m.day >= now - timedelta(days=RECALL_DAYS)
+    ]
+    reach = min(recent, default=len(text))
+
+    def dates_it(position: int) -> bool:
+        if _distance(trigger, Hit("", position, position + 1, "")) > reach:
+            return False
+        return not any(a <= position < b for a, b in skip)
+
+    mentions = [m for m in mentions if dates_it(m.start)]
     if now is not None and any(m.day < now - timedelta(days=RECALL_DAYS) for m in mentions):
         return True
     spans = [(m.start, m.end) for m in mentions]
-    for year in _YEAR.finditer(sentence.text):
+    for year in _YEAR.finditer(text):
         inside = any(a <= year.start() < b for a, b in spans)
-        if not inside and latest_year is not None and int(year.group()) < latest_year:
+        if inside or not dates_it(year.start()):
+            continue
+        if latest_year is not None and int(year.group()) < latest_year:
             return True
     if now is None or sentence.has("announce"):
         return False  # "will visit in May": a month ahead
-    for month, start in find_months(sentence.text):
-        written = _YEAR.search(sentence.text, start, start + 20)
+    for month, start in find_months(text):
+        if not dates_it(start):
+            continue
+        written = _YEAR.search(text, start, start + 20)
         if written and int(written.group()) != now.year:
             return int(written.group()) < now.year
         if 2 <= (now.month - month) % 12 <= 8:
@@ -492,6 +749,10 @@ def _someone_elses(
         return False
     if nearest_other <= min(distances):
         return True
+    if trigger.group == "video" and any(h.group == "venue" for h in others):
+        # A summit held by video: the video word is the summit's ("Putin joined by video
+        # link"), unless the two are named together beside it.
+        return not _tight_pair(phrases, others, cjk)
     if _beside(trigger, phrases, sentence, cjk) or _tight_pair(phrases, others, cjk):
         return False
     return nearest_other < max(distances)
@@ -507,17 +768,59 @@ def _someone(trigger: Hit, others: list[Hit], cjk: bool) -> tuple[str, str]:
             run.append(hit)
     if all(h.group == "minister" for h in run):
         return "ministers", f"ministers, not heads of state ({run[-1].text})"
+    if all(h.group == "venue" for h in run):
+        return "someone else", f"the summit's own session ({run[-1].text})"
     return "someone else", f"other principal nearer ({run[-1].text})"
 
 
 def _governs(negation: Hit, trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
     """A doubt bears on a meeting word in its own clause, close by ("if they meet",
     "могут встретиться", "如果…会晤"), not on one across a comma ("Xi and Putin meet, say
-    friendship will not change")."""
-    if _distance(negation, trigger) > (NEGATION_REACH_CJK if cjk else NEGATION_REACH):
-        return False
+    friendship will not change"). A parenthesis in between is an aside ("will not (the
+    Kremlin said on Tuesday) travel to Beijing")."""
     start, end = sorted((negation.start, negation.end, trigger.start, trigger.end))[1:3]
-    return not _CLAUSE_BREAK.search(sentence.text[start - sentence.start : end - sentence.start])
+    between = _PARENTHESIS.sub("", sentence.text[start - sentence.start : end - sentence.start])
+    if len(between) > (NEGATION_REACH_CJK if cjk else NEGATION_REACH):
+        return False
+    return not _CLAUSE_BREAK.search(between)
+
+
+def _greets(trigger: Hit, sentence: Sentence, cjk: bool) -> bool:
+    """Whether a welcoming word has the one welcomed right after it, in its clause: "Xi
+    welcomed Putin", "was greeted by the Chinese leader", "принял Си Цзиньпина" (not
+    "welcomed the idea", "принял участие", "welcomed Putin's proposal")."""
+    reach = GREETED_CJK if cjk else GREETED
+    for hit in sentence.hits:
+        named = hit.group.startswith("party") or hit.group in _NAMED
+        if hit.start < trigger.end or not named:
+            continue
+        if hit.start - trigger.end > reach:
+            return False
+        between = sentence.text[trigger.end - sentence.start : hit.start - sentence.start]
+        tail = sentence.text[hit.end - sentence.start : hit.end - sentence.start + 2]
+        return not _CLAUSE_BREAK.search(between) and tail not in ("'s", "’s")
+    return False
+
+
+def _anchors(anchor: Hit, trigger: Hit, sentence: Sentence) -> bool:
+    """Whether a meeting word is the event the news is dated against: it follows "days
+    after", "months before" in the same clause, or in a relative clause of it ("came days
+    after Xi and Putin spoke by phone", "a month after a visit to China, where he and Xi
+    signed…"; not "Xi and Putin met, months after his visit")."""
+    return anchor.end <= trigger.start < _anchored_end(anchor, sentence)
+
+
+def _anchored_end(anchor: Hit, sentence: Sentence) -> int:
+    """Where the event after an anchor stops being told: the end of its clause and of the
+    relative clauses that hang on it."""
+    text, position = sentence.text, anchor.end - sentence.start
+    while True:
+        found = _CLAUSE_BREAK.search(text, position)
+        if found is None:
+            return sentence.start + len(text)
+        if not _RELATIVE.match(text, found.end()):
+            return sentence.start + found.start()
+        position = found.end()
 
 
 def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> bool:
@@ -539,7 +842,7 @@ def _beside(trigger: Hit, phrases: list[Hit], sentence: Sentence, cjk: bool) -> 
 
 def _tight_pair(phrases: list[Hit], others: list[Hit], cjk: bool) -> bool:
     """Both sides named together: "Xi and Putin", "两国元首", with no one else between."""
-    if any(hit.group in ("both", "the_two") for hit in phrases):
+    if any(hit.group in _NAMED for hit in phrases):
         return True
     parties = [hit for hit in phrases if hit.group.startswith("party")]
     if len(parties) < 2:
@@ -598,6 +901,15 @@ def _meeting_day(
     arrival or departure days.
     """
     exact = [e for e in ranked if e.date is not None and e.date.kind != "vague"]
+    if published is not None and exact:
+        # "said on Thursday that the two will talk", beside "will talk on Friday" (or
+        # "today"): the day of saying, not of talks
+        latest = max(e.date.day for e in exact if e.date)
+        exact = [
+            e
+            for e in exact
+            if not (e.announcement and e.date and e.date.day < latest and e.date.day <= published)
+        ]
     if exact:
         first = exact[0].date
         assert first is not None
@@ -617,25 +929,72 @@ def _meeting_day(
             candidates = [e for e in strong if e.talks]
         days = [e.date for e in candidates if e.date is not None]
         return min(days, key=lambda m: m.day) if days else first
-    # An announcement may give its date in the sentence next to it ("…on 22 October").
-    if published is not None and ranked and ranked[0].announcement:
-        index = ranked[0].sentence
-        for neighbour in sentences[max(1, index - 1) : index + 2]:
-            for mention in find_dates(neighbour.text, published):
-                if mention.kind == "explicit" and mention.day > published:
-                    return mention
     vague = [e.date for e in ranked if e.date is not None]
-    return vague[0] if vague else None
+    # An announcement may give its date in a sentence next to its evidence ("… next week.
+    # The summit is set for Sept. 15-16."), within the period it names, if it names one.
+    if published is not None and ranked and ranked[0].announcement:
+        for item in ranked:
+            if not item.announcement:
+                continue
+            index = item.sentence
+            for neighbour in sentences[max(1, index - 1) : index + 2]:
+                for mention in find_dates(neighbour.text, published):
+                    if (
+                        mention.kind == "explicit"
+                        and mention.day > published
+                        and (not vague or abs((mention.day - vague[0].day).days) <= 7)
+                    ):
+                        return mention
+    if vague:
+        return vague[0]
+    # A report that dates none of its evidence is of the day its lead names, if it names
+    # one day of the week before it: "the main developments on Monday: … XI-PUTIN CALL".
+    if published is not None and ranked and not ranked[0].announcement:
+        for sentence in sentences[1 : LEAD_SENTENCES + 1]:
+            days = [
+                m
+                for m in find_dates(sentence.text, published)
+                if m.kind != "vague" and timedelta(0) <= published - m.day <= timedelta(7)
+            ]
+            if days:
+                return days[0] if len(days) == 1 else None
+    return None
 
 
-def _kind(evidence: list[Evidence]) -> str:
+def _kind(evidence: list[Evidence], announced: bool, sentences: list[Sentence]) -> str:
+    """The meeting's kind by the kind words of the evidence about it (a report's, not the
+    next item it announces; an announcement's, not the call it recalls), by weight.
+
+    Talks reported held with no kind word were in person. An announcement that names no
+    format is "unknown", unless it puts the meeting somewhere: at a summit, in a party's
+    country, or with a word of meeting in person anywhere in the article."""
+    about = [e for e in evidence if e.announcement == announced] or evidence
     votes: dict[str, float] = {}
-    for item in evidence:
+    for item in about:
         for kind in item.kinds:
             votes[kind] = votes.get(kind, 0.0) + item.weight
-    if not votes:
-        return "in-person"  # "held talks" with no other word: reported meetings are in person
-    return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+    if votes:
+        return max(votes, key=lambda kind: (votes[kind], kind == "phone", kind == "video"))
+    if any("call" in e.trigger.text.lower() for e in about):
+        return "phone"  # "held a call", no word of video: a call is by phone
+    if not announced:
+        return "in-person"
+    where = {e.sentence for e in about}
+    for sentence in sentences:
+        if sentence.has("in_person", "greeting", "venue"):
+            return "in-person"
+        if sentence.index in where and (
+            any(h.group.startswith("place") for h in sentence.hits) or _located(sentence.text)
+        ):
+            return "in-person"
+    return "unknown"
+
+
+def _located(text: str) -> bool:
+    """Whether a sentence puts something in a named place: "in Samarkand", "в Казани",
+    "di Beijing" (a capital after the preposition that is no month: not "in May")."""
+    months = {start for _, start in find_months(text)}
+    return any(m.end() - 1 not in months for m in _LOCATION.finditer(text))
 
 
 def match_article(
@@ -670,7 +1029,7 @@ def _decide(
     missing = [
         party.name
         for i, party in enumerate(topic.topic.parties)
-        if not groups & {f"party{i}", f"place{i}", *_NAMED}
+        if not groups & {f"party{i}", f"counterpart{i}", f"place{i}", *_NAMED}
     ]
     if missing or not groups & set(TRIGGERS):
         # the fast path: most articles end here
@@ -688,6 +1047,19 @@ def _decide(
             index += 1
         sentences[index].hits.append(hit)
     judge = _Judge(topic, sentences, published, explain)
+    # A head of state's name counts as the party only on the days they held the office:
+    # Putin as prime minister (2008–2012) is someone else.
+    in_office = judge.reference or (date(judge.latest_year, 7, 1) if judge.latest_year else None)
+    for sentence in sentences:
+        hits = [
+            h
+            if h.holder < 0 or topic.in_office(h, in_office)
+            else Hit("other", h.start, h.end, h.text)
+            for h in sentence.hits
+        ]
+        if any(h.group.startswith("counterpart") for h in hits):
+            hits = _counterparts(hits)
+        sentence.replace_hits(hits)
     evidence = [e for e in (judge.evidence(s) for s in sentences) if e is not None]
     if not evidence:
         if not explain:
@@ -726,8 +1098,8 @@ def _decide(
     found = Match(
         topic=topic.name,
         score=score,
-        participants=topic.participants,
-        kind=_kind(evidence),
+        participants=topic.participants(in_office),
+        kind=_kind(ranked, announced, sentences),
         date=day,
         date_from_text=exact,
         announcement=announced,

@@ -3,7 +3,8 @@
 A topic names its parties (with aliases in every language and script, and the places
 that stand for them), the words that make a meeting of each kind, the words that
 announce one or report it held, and what disqualifies a sentence (denials, written
-messages, recollections, other principals and ministers). Built-in topics live in
+messages, recollections, other principals and ministers), and the summits where leaders
+meet, which are neither a party nor another principal. Built-in topics live in
 ``monitor/topics/*.yaml``; a config may name them or define its own inline. All phrases
 of a topic compile into one Aho-Corasick automaton, so matching an article is one pass
 however many languages and aliases it has. Phrases go through the same fold as articles
@@ -13,7 +14,8 @@ however many languages and aliases it has. Phrases go through the same fold as a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from datetime import date
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from monitor.errors import ConfigError
 from monitor.normalize import CJK, fold
 
 BUILTIN_DIR = Path(__file__).parent / "topics"
+OFFICES_FILE = Path(__file__).parent / "offices.yaml"
 
 Phrases = dict[str, list[str]]  # language code → phrases
 
@@ -33,12 +36,66 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Party(_Strict):
-    """One side of the meeting: a person, by every name a text may use."""
+class Term(_Strict):
+    """One term in office: from ``since`` to the day before ``until`` (open if none)."""
+
+    since: date
+    until: date | None = None
+
+
+class Holder(_Strict):
+    """Someone who held an office, by every name a text may use."""
 
     name: str
+    terms: list[Term] = Field(min_length=1)
     aliases: Phrases
+
+    def held_on(self, day: date) -> bool:
+        return any(t.since <= day and (t.until is None or day < t.until) for t in self.terms)
+
+    @property
+    def holds(self) -> bool:
+        """Whether the office is still theirs (a term with no end)."""
+        return any(t.until is None for t in self.terms)
+
+
+class Office(_Strict):
+    """An office a party may be ("President of the People's Republic of China")."""
+
+    title: str
+    holders: list[Holder] = Field(min_length=1)
+
+
+@cache
+def offices() -> dict[str, Office]:
+    """The offices a topic's party may name (``monitor/offices.yaml``), read on first use."""
+    data = yaml.safe_load(OFFICES_FILE.read_text(encoding="utf-8"))
+    return {key: Office.model_validate(value) for key, value in data.items()}
+
+
+class Party(_Strict):
+    """One side of the meeting: a person, by every name a text may use, or an office, whose
+    holders' names count on the days they held it (``aliases`` then name the office itself,
+    whoever holds it: "Chinese President", "глава КНР")."""
+
+    name: str
+    aliases: Phrases = Field(default_factory=dict)
+    office: str | None = None
     places: Phrases = Field(default_factory=dict)
+    # "his Russian counterpart": the party only as the counterpart of the other party named
+    # before it ("Xi and his Russian counterpart"; not "Wang Yi met his Russian counterpart")
+    counterparts: Phrases = Field(default_factory=dict)
+
+    @field_validator("office")
+    @classmethod
+    def _known_office(cls, office: str | None) -> str | None:
+        if office is not None and office not in offices():
+            raise ValueError(f"no office {office!r} (known: {', '.join(sorted(offices()))})")
+        return office
+
+    @property
+    def holders(self) -> list[Holder]:
+        return offices()[self.office].holders if self.office else []
 
 
 class MeetingTerms(_Strict):
@@ -47,6 +104,9 @@ class MeetingTerms(_Strict):
     phone: Phrases = Field(default_factory=dict)
     video: Phrases = Field(default_factory=dict)
     in_person: Phrases = Field(default_factory=dict, alias="in-person")
+    # in person, with the one welcomed right after the word ("Xi welcomed Putin"; not
+    # "welcomed the idea")
+    greeting: Phrases = Field(default_factory=dict)
     talks: Phrases = Field(default_factory=dict)
 
 
@@ -56,6 +116,7 @@ class NotEvidence(_Strict):
     invitation: Phrases = Field(default_factory=dict)
     message: Phrases = Field(default_factory=dict)
     recall: Phrases = Field(default_factory=dict)
+    anchor: Phrases = Field(default_factory=dict)
 
 
 class Topic(_Strict):
@@ -66,28 +127,31 @@ class Topic(_Strict):
     parties: list[Party] = Field(min_length=2, max_length=8)
     both: Phrases = Field(default_factory=dict)
     the_two: Phrases = Field(default_factory=dict)
+    leaders: Phrases = Field(default_factory=dict)
     meeting: MeetingTerms
     announcement: Phrases = Field(default_factory=dict)
     report: Phrases = Field(default_factory=dict)
     not_evidence: NotEvidence = Field(default_factory=NotEvidence)
     others: Phrases = Field(default_factory=dict)
+    venues: Phrases = Field(default_factory=dict)
     ministers: Phrases = Field(default_factory=dict)
 
     @field_validator("parties")
     @classmethod
     def _named_parties(cls, parties: list[Party]) -> list[Party]:
         for party in parties:
-            if not any(party.aliases.values()):
+            if not any(party.aliases.values()) and party.office is None:
                 raise ValueError(f"party {party.name!r} has no aliases")
         return parties
 
 
 # Groups in the order they win a tie (same start, same length): the more specific first.
 GROUPS = (
-    "both", "the_two", "party*", "negation", "hedge", "invitation", "recall", "message", "other",
-    "minister", "phone", "video", "in_person", "talks", "place*", "announce", "report",
+    "both", "the_two", "leaders", "party*", "counterpart*", "negation", "hedge", "invitation",
+    "recall", "anchor", "message", "other", "minister", "venue", "phone", "video", "in_person",
+    "greeting", "talks", "place*", "announce", "report",
 )  # fmt: skip
-TRIGGERS = ("phone", "video", "in_person", "talks")
+TRIGGERS = ("phone", "video", "in_person", "greeting", "talks")
 
 # Inner words marked `*` ("Председател* КНР") inflect before the next word, which a
 # literal automaton cannot follow: they are spelled out with these endings (Russian
@@ -107,6 +171,7 @@ class Hit:
     start: int
     end: int
     text: str
+    holder: int = -1  # for a party that is an office: whose name this is (-1: the office's)
 
 
 @dataclass(frozen=True)
@@ -115,6 +180,7 @@ class _Entry:
     rank: int  # position of the group in GROUPS: lower wins a tie
     cjk: bool
     stem: bool
+    holder: int = -1
 
 
 def _spellings(phrase: str) -> list[tuple[str, bool]]:
@@ -154,9 +220,18 @@ class CompiledTopic:
     def name(self) -> str:
         return self.topic.name
 
-    @property
-    def participants(self) -> tuple[str, ...]:
-        return tuple(party.name for party in self.topic.parties)
+    def participants(self, day: date | None) -> tuple[str, ...]:
+        """Who the parties were on a day: an office's holder then (its present holder when
+        the day is not known), else the party's name."""
+        return tuple(_holder_on(party, day) for party in self.topic.parties)
+
+    def in_office(self, hit: Hit, day: date | None) -> bool:
+        """Whether a party's name found in a text held the party's office on the day (its
+        present holder when the day is not known); the office's own aliases always do."""
+        if hit.holder < 0:
+            return True
+        holder = self.topic.parties[int(hit.group[5:])].holders[hit.holder]
+        return holder.held_on(day) if day else holder.holds
 
     @cached_property
     def announcement_forms(self) -> frozenset[str]:
@@ -179,7 +254,7 @@ class CompiledTopic:
         """
         low = _fold(text)
         size = len(low)
-        candidates: list[tuple[int, int, int, str]] = []
+        candidates: list[tuple[int, int, int, str, int]] = []
         for last, entries in self.automaton.iter(low):
             for length, entry in entries:
                 start, end = last - length + 1, last + 1
@@ -195,16 +270,23 @@ class CompiledTopic:
                         end + 3 < size and _is_word(low[end + 3])
                     ):
                         continue
-                candidates.append((start, -(end - start), entry.rank, entry.group))
+                candidates.append((start, -(end - start), entry.rank, entry.group, entry.holder))
         candidates.sort()
         hits: list[Hit] = []
         reached = 0
-        for start, negative_length, _, group in candidates:
+        for start, negative_length, _, group, holder in candidates:
             if start >= reached:
                 end = start - negative_length
-                hits.append(Hit(group, start, end, text[start:end]))
+                hits.append(Hit(group, start, end, text[start:end], holder))
                 reached = end
         return hits
+
+
+def _holder_on(party: Party, day: date | None) -> str:
+    for holder in party.holders:
+        if holder.held_on(day) if day else holder.holds:
+            return holder.name
+    return party.name
 
 
 def _flatten(phrases: Phrases) -> list[str]:
@@ -218,32 +300,46 @@ def _rank(group: str) -> int:
 
 def compile_topic(topic: Topic) -> CompiledTopic:
     """Build the automaton that finds every phrase of the topic in one pass."""
-    groups: list[tuple[str, Phrases]] = [("both", topic.both), ("the_two", topic.the_two)]
+    # A holder's name first: where an office's alias spells it too ("习近平"), it is theirs.
+    holders = [
+        (f"party{i}", holder.aliases, j)
+        for i, party in enumerate(topic.parties)
+        for j, holder in enumerate(party.holders)
+    ]
+    groups: list[tuple[str, Phrases]] = [
+        ("both", topic.both),
+        ("the_two", topic.the_two),
+        ("leaders", topic.leaders),
+    ]
     groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
+    groups += [(f"counterpart{i}", p.counterparts) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),
         ("hedge", topic.not_evidence.hedge),
         ("invitation", topic.not_evidence.invitation),
         ("recall", topic.not_evidence.recall),
+        ("anchor", topic.not_evidence.anchor),
         ("message", topic.not_evidence.message),
         ("other", topic.others),
         ("minister", topic.ministers),
+        ("venue", topic.venues),
         ("phone", topic.meeting.phone),
         ("video", topic.meeting.video),
         ("in_person", topic.meeting.in_person),
+        ("greeting", topic.meeting.greeting),
         ("talks", topic.meeting.talks),
     ]
     groups += [(f"place{i}", p.places) for i, p in enumerate(topic.parties)]
     groups.append(("announce", topic.announcement))
     groups.append(("report", topic.report))
     table: dict[str, dict[tuple[str, bool], _Entry]] = {}
-    for group, phrases in groups:
+    for group, phrases, holder in [*holders, *((g, p, -1) for g, p in groups)]:
         for phrase in map(fold, _flatten(phrases)):
             if not phrase.strip():
                 continue
             cjk = bool(CJK.search(phrase))
             for literal, stem in _spellings(phrase):
-                entry = _Entry(group, _rank(group), cjk, stem)
+                entry = _Entry(group, _rank(group), cjk, stem, holder)
                 kept = table.setdefault(literal, {})
                 # one literal in two groups: the earlier group wins, as in a tie
                 key = (literal, stem)

@@ -16,10 +16,11 @@ import pytest
 import yaml
 
 from monitor.cluster import EventSpan, event_days, find_event
+from monitor.errors import ConfigError
 from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article, why_not_matched
 from monitor.models import Match
-from monitor.topic import CompiledTopic, load_topics
+from monitor.topic import CompiledTopic, load_topic, load_topics
 
 DATA = Path(__file__).parent / "data"
 CORPORA = [DATA / "corpus", DATA / "heldout", DATA / "heldout2"]
@@ -195,3 +196,31 @@ def test_seed_article(topic: CompiledTopic) -> None:
     assert found.participants == ("Xi Jinping", "Vladimir Putin")
     assert (found.kind, found.date) == ("video", date(2022, 12, 30))
     assert "konferensi video" in found.evidence
+
+
+CASES = yaml.safe_load((DATA / "matcher_cases.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_case(case: dict, topic: CompiledTopic) -> None:
+    found = match_article(case["title"], case["text"], case["published"], topic)
+    if case["expect"] is None:
+        assert found is None, found
+        return
+    assert found is not None
+    seen = {**vars(found), "participants": list(found.participants)}
+    assert {key: seen[key] for key in case["expect"]} == case["expect"]
+
+
+def test_a_party_names_a_known_office() -> None:
+    definition = {
+        "name": "x",
+        "parties": [
+            {"name": "A", "office": "president-of-mars"},
+            {"name": "B", "aliases": {"en": ["B"]}},
+        ],
+        "meeting": {},
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_topic(definition)
+    assert "parties.0.office" in str(raised.value) and "president-of-china" in str(raised.value)
