@@ -1050,13 +1050,24 @@ def _decide(
     # A head of state's name counts as the party only on the days they held the office:
     # Putin as prime minister (2008–2012) is someone else.
     in_office = judge.reference or (date(judge.latest_year, 7, 1) if judge.latest_year else None)
+    # With no date at all, a former holder still counts where the text names no present
+    # holder of that office ("Medvedev and Hu met", undated), but not beside one ("Xi
+    # received Medvedev, who brought a message from Putin").
+    present = (
+        set()
+        if in_office
+        else {
+            h.group for s in sentences for h in s.hits if h.holder >= 0 and topic.in_office(h, None)
+        }
+    )
+
+    def counts(hit: Hit) -> bool:
+        if hit.holder < 0 or topic.in_office(hit, in_office):
+            return True
+        return in_office is None and hit.group not in present
+
     for sentence in sentences:
-        hits = [
-            h
-            if h.holder < 0 or topic.in_office(h, in_office)
-            else Hit("other", h.start, h.end, h.text)
-            for h in sentence.hits
-        ]
+        hits = [h if counts(h) else Hit("other", h.start, h.end, h.text) for h in sentence.hits]
         if any(h.group.startswith("counterpart") for h in hits):
             hits = _counterparts(hits)
         sentence.replace_hits(hits)
