@@ -1021,8 +1021,6 @@ def _decide(
     # Traditional Chinese is read in simplified characters, as the topic's phrases are.
     title, text = fold(title), fold(text)
     # A wire story's dateline ("新华社莫斯科7月16日电") dates it, whenever it was published.
-    published = find_dateline(text, published) or published
-    sentences = split_sentences(title, text)
     full = title + "\n" + text
     hits = topic.scan(full)
     groups = {hit.group for hit in hits}
@@ -1040,6 +1038,10 @@ def _decide(
         if "message" in groups:
             return None, Miss("message", "written message, not a meeting", 0)
         return None, Miss("no meeting", "no meeting word", 0)
+    # Only articles naming both parties and a meeting word get this far: sentences and
+    # datelines cost more than the scan.
+    published = find_dateline(text, published) or published
+    sentences = split_sentences(title, text)
     bounds = [s.start for s in sentences[1:]] + [len(full) + 1]
     index = 0
     for hit in hits:
