@@ -62,6 +62,11 @@ def daemon(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
             process.wait()
 
 
+# A stop waits at most STOP_GRACE (4 s) for jobs in flight; the bound only has to show it
+# does not wait for systemd's kill (30 s), on a machine that may be busy.
+STOP_BOUND = 15
+
+
 def stop(process: subprocess.Popen[bytes]) -> float:
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
@@ -92,7 +97,7 @@ def test_cycles_alert_once_stop_on_sigterm_and_resume(tmp_path: Path, receiver: 
                 lambda: len(receiver.posts) >= 4 and runs(database) >= 12,
                 "alerts and several cycles",
             )
-            assert stop(process) < 5
+            assert stop(process) < STOP_BOUND
             assert process.returncode == 0, log.read_text()
         titles = [post["title"] for post in receiver.posts]
         assert len(titles) == 4 and len(set(titles)) == 4, titles
@@ -112,7 +117,7 @@ def test_cycles_alert_once_stop_on_sigterm_and_resume(tmp_path: Path, receiver: 
                 lambda: runs(database, "xinhua-zh") > before["xinhua-zh"],
                 "the overdue source to catch up",
             )
-            assert stop(process) < 5
+            assert stop(process) < STOP_BOUND
             assert process.returncode == 0
         after = {name: runs(database, name) for name in sites.names}
         assert after["xinhua-zh"] == before["xinhua-zh"] + 1
@@ -137,7 +142,7 @@ def test_failing_source_is_announced_once_and_its_recovery_once(
             wait_for(lambda: any("recovered" in p["title"] for p in receiver.posts), "recovery")
             recovered_runs = runs(database)
             wait_for(lambda: runs(database) >= recovered_runs + 2, "more healthy crawls")
-            assert stop(process) < 5
+            assert stop(process) < STOP_BOUND
         notices = [p["title"] for p in receiver.posts if "source andalpost" in p["title"]]
         assert notices == [
             next(t for t in notices if "failing since" in t),
