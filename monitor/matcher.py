@@ -45,7 +45,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from monitor.dates import DateMention, find_dateline, find_dates, find_months, that_day
+from monitor.dates import (
+    DateMention,
+    find_dateline,
+    find_dates,
+    find_months,
+    new_article,
+    that_day,
+)
 from monitor.models import Match
 from monitor.normalize import fold
 from monitor.topic import TRIGGERS, CompiledTopic, Hit
@@ -1040,6 +1047,7 @@ def _decide(
         return None, Miss("no meeting", "no meeting word", 0)
     # Only articles naming both parties and a meeting word get this far: sentences and
     # datelines cost more than the scan.
+    new_article()
     published = find_dateline(text, published) or published
     sentences = split_sentences(title, text)
     bounds = [s.start for s in sentences[1:]] + [len(full) + 1]
