@@ -27,6 +27,7 @@ from monitor.errors import ConfigError
 from monitor.normalize import CJK, fold
 
 BUILTIN_DIR = Path(__file__).parent / "topics"
+COMMON_DIR = BUILTIN_DIR / "common"
 OFFICES_FILE = Path(__file__).parent / "offices.yaml"
 
 Phrases = dict[str, list[str]]  # language code → phrases
@@ -60,9 +61,13 @@ class Holder(_Strict):
 
 
 class Office(_Strict):
-    """An office a party may be ("President of the People's Republic of China")."""
+    """An office a party may be ("President of the People's Republic of China"): the words
+    for the office whoever holds it, for its country, and its holders by name."""
 
     title: str
+    aliases: Phrases = Field(default_factory=dict)
+    counterparts: Phrases = Field(default_factory=dict)
+    places: Phrases = Field(default_factory=dict)
     holders: list[Holder] = Field(min_length=1)
 
 
@@ -75,8 +80,8 @@ def offices() -> dict[str, Office]:
 
 class Party(_Strict):
     """One side of the meeting: a person, by every name a text may use, or an office, whose
-    holders' names count on the days they held it (``aliases`` then name the office itself,
-    whoever holds it: "Chinese President", "глава КНР")."""
+    holders' names count on the days they held it and whose own aliases, counterparts and
+    places are the party's too (a topic's add to them)."""
 
     name: str
     aliases: Phrases = Field(default_factory=dict)
@@ -96,6 +101,17 @@ class Party(_Strict):
     @property
     def holders(self) -> list[Holder]:
         return offices()[self.office].holders if self.office else []
+
+    def phrases(self, kind: str) -> Phrases:
+        """The party's ``aliases``, ``counterparts`` or ``places``: its office's and its own."""
+        own: Phrases = getattr(self, kind)
+        if self.office is None:
+            return own
+        office: Phrases = getattr(offices()[self.office], kind)
+        merged = {lang: list(words) for lang, words in office.items()}
+        for lang, words in own.items():
+            merged.setdefault(lang, []).extend(words)
+        return merged
 
 
 class MeetingTerms(_Strict):
@@ -311,8 +327,8 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("the_two", topic.the_two),
         ("leaders", topic.leaders),
     ]
-    groups += [(f"party{i}", p.aliases) for i, p in enumerate(topic.parties)]
-    groups += [(f"counterpart{i}", p.counterparts) for i, p in enumerate(topic.parties)]
+    groups += [(f"party{i}", p.phrases("aliases")) for i, p in enumerate(topic.parties)]
+    groups += [(f"counterpart{i}", p.phrases("counterparts")) for i, p in enumerate(topic.parties)]
     groups += [
         ("negation", topic.not_evidence.negation),
         ("hedge", topic.not_evidence.hedge),
@@ -329,7 +345,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ("greeting", topic.meeting.greeting),
         ("talks", topic.meeting.talks),
     ]
-    groups += [(f"place{i}", p.places) for i, p in enumerate(topic.parties)]
+    groups += [(f"place{i}", p.phrases("places")) for i, p in enumerate(topic.parties)]
     groups.append(("announce", topic.announcement))
     groups.append(("report", topic.report))
     table: dict[str, dict[tuple[str, bool], _Entry]] = {}
@@ -371,20 +387,37 @@ def _validate(data: Any, where: str) -> Topic:
 def load_topic(name_or_definition: str | dict[str, Any]) -> Topic:
     """A built-in topic by name, or an inline definition from the config.
 
-    An inline definition with `extends: <built-in>` adds its phrases to that topic's.
+    A definition with `extends: <name>` adds its phrases to that one's: a built-in topic, or
+    a vocabulary in ``monitor/topics/common/`` (the words of meetings between heads of
+    state, in every language: a new pair then needs only its parties).
     """
     if isinstance(name_or_definition, str):
         path = BUILTIN_DIR / f"{name_or_definition}.yaml"
         if not path.is_file():
             known = ", ".join(builtin_topics())
             raise ConfigError(f"topics: no built-in topic {name_or_definition!r} (known: {known})")
-        return _validate(yaml.safe_load(path.read_text(encoding="utf-8")), f"topic {path.name}")
-    definition = dict(name_or_definition)
-    base_name = definition.pop("extends", None)
-    if base_name is not None:
-        base = load_topic(str(base_name)).model_dump(by_alias=True)
-        definition = _merge(base, definition)
+        return _validate(_definition(path), f"topic {path.name}")
+    definition = _extended(dict(name_or_definition))
     return _validate(definition, f"topics: {definition.get('name', '(unnamed)')}")
+
+
+def _definition(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ConfigError(f"topic {path.name}: not a mapping")
+    return _extended(data)
+
+
+def _extended(definition: dict[str, Any]) -> dict[str, Any]:
+    base_name = definition.pop("extends", None)
+    if base_name is None:
+        return definition
+    for folder in (BUILTIN_DIR, COMMON_DIR):
+        path = folder / f"{base_name}.yaml"
+        if path.is_file():
+            return dict(_merge(_definition(path), definition))
+    known = ", ".join(builtin_topics() + sorted(p.stem for p in COMMON_DIR.glob("*.yaml")))
+    raise ConfigError(f"topics: cannot extend {base_name!r} (known: {known})")
 
 
 def _merge(base: Any, extra: Any) -> Any:

@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article, why_not_matched
 from monitor.models import Match
-from monitor.topic import CompiledTopic, load_topic, load_topics
+from monitor.topic import CompiledTopic, compile_topic, load_topic, load_topics
 
 DATA = Path(__file__).parent / "data"
 CORPORA = [DATA / "corpus", DATA / "heldout", DATA / "heldout2"]
@@ -224,3 +224,62 @@ def test_a_party_names_a_known_office() -> None:
     with pytest.raises(ConfigError) as raised:
         load_topic(definition)
     assert "parties.0.office" in str(raised.value) and "president-of-china" in str(raised.value)
+
+
+def test_a_pair_of_ones_own_needs_only_its_parties() -> None:
+    """The shared words of meetings (``extends: heads-of-state``) make a new pair work in
+    every language the vocabulary has, with no phrase of its own beyond the parties."""
+    france = compile_topic(
+        load_topic(
+            {
+                "name": "france-russia-talks",
+                "extends": "heads-of-state",
+                "parties": [
+                    {"name": "Emmanuel Macron", "aliases": {"en": ["Macron"], "ru": ["Макрон*"]}},
+                    {"name": "President of Russia", "office": "president-of-russia"},
+                ],
+            }
+        )
+    )
+    day = date(2025, 7, 1)
+    call = match_article(
+        "Macron and Putin speak by phone for first time in three years",
+        "French President Emmanuel Macron and Russian President Vladimir Putin spoke by phone "
+        "on Tuesday, the Elysee said.",
+        day,
+        france,
+    )
+    assert call is not None and call.kind == "phone" and call.date == day
+    assert call.participants == ("Emmanuel Macron", "Vladimir Putin")
+    russian = match_article(
+        "Путин провёл телефонный разговор с Макроном",
+        "Президент России Владимир Путин провёл телефонный разговор с президентом Франции "
+        "Эммануэлем Макроном.",
+        day,
+        france,
+    )
+    assert russian is not None and russian.kind == "phone"
+    # another principal's meeting is not theirs
+    assert (
+        match_article(
+            "Macron meets Scholz in Paris",
+            "Macron met German Chancellor Olaf Scholz in Paris on Tuesday. They agreed to keep up "
+            "the pressure on Putin over the war.",
+            day,
+            france,
+        )
+        is None
+    )
+
+
+def test_extending_something_unknown_names_what_can_be() -> None:
+    with pytest.raises(ConfigError, match=r"cannot extend 'heads-of-stat'.*heads-of-state"):
+        load_topic({"name": "x", "extends": "heads-of-stat", "parties": []})
+
+
+def test_the_built_in_topics_share_one_vocabulary() -> None:
+    """Every built-in topic is a pair on the common words, with nothing of the other's."""
+    china, india = (load_topic(name) for name in ("china-russia-summit", "india-russia-summit"))
+    assert [p.office for p in india.parties] == ["prime-minister-of-india", "president-of-russia"]
+    assert set(china.meeting.phone["en"]) == set(india.meeting.phone["en"])
+    assert "习普会" in china.meeting.talks["zh"] and "习普会" not in india.meeting.talks["zh"]
