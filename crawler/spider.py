@@ -25,7 +25,7 @@ from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_artic
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.models import CrawlStats, Hints, Page, article_id
-from monitor.storage import Storage
+from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
 

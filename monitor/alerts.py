@@ -17,7 +17,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, s
 
 from monitor.digest import KIND_WORDS, day_span, markdown_escape, web_url
 from monitor.errors import ConfigError
+from monitor.models import Event
 from monitor.redact import Redactor
-from monitor.storage import Storage
+from monitor.store import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -157,20 +158,20 @@ _SUFFIX = {"markdown": "md", "html": "html", "text": "txt"}
 
 
 def render_alert(
-    event: dict[str, Any], fmt: str, templates: Path | None = None, purpose: str = "alert"
+    event: Event, fmt: str, templates: Path | None = None, purpose: str = "alert"
 ) -> tuple[str, str]:
     """Title and body of the message about one event, for one channel format."""
-    articles = event["articles"]
+    articles = event.articles
     first = articles[0]
     evidence: list[str] = []
     for article in articles:
-        for phrase in article["evidence"]:
+        for phrase in article.evidence:
             if phrase.lower() not in (e.lower() for e in evidence):
                 evidence.append(phrase)
-    days = day_span(date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"]))
-    kind_words = KIND_WORDS.get(event["kind"], "meeting")
-    announced = bool(first["announcement"]) and all(a["announcement"] for a in articles)
-    title = f"{' – '.join(event['participants'])}: {kind_words}, {days}"
+    days = day_span(event.first_day, event.last_day)
+    kind_words = KIND_WORDS.get(event.kind, "meeting")
+    announced = event.announced_only
+    title = f"{' – '.join(event.participants)}: {kind_words}, {days}"
     if purpose == "update":
         title = f"Held: {title}"
     elif announced:
@@ -183,7 +184,7 @@ def render_alert(
             first=first,
             evidence=evidence[:8],
             count=len(articles),
-            sources=sorted({a["source"] for a in articles}),
+            sources=sorted({a.source for a in articles}),
             kind_words=kind_words,
             day_text=days,
             announced=announced,
@@ -292,32 +293,32 @@ def deliver_due(
     while message := storage.claim_next(
         owner, now, last_id, ignore_backoff=ignore_backoff, subject_prefix=subject_prefix
     ):
-        last_id = message["id"]
-        channel = by_key.get(message["channel"])
+        last_id = message.id
+        channel = by_key.get(message.channel)
         if channel is None:
-            storage.give_up(message["id"], "the channel is no longer configured")
+            storage.give_up(message.id, "the channel is no longer configured")
             dead += 1
             continue
-        if message["event_id"] is not None:
-            event = storage.event(message["event_id"])
-            if event is None or not event["articles"]:
-                storage.give_up(message["id"], "the event no longer exists")
+        if message.event_id is not None:
+            event = storage.event(message.event_id)
+            if event is None or not event.articles:
+                storage.give_up(message.id, "the event no longer exists")
                 dead += 1
                 continue
-            purpose = "update" if message["subject"].endswith(":held") else "alert"
+            purpose = "update" if message.subject.endswith(":held") else "alert"
             title, body = render_alert(event, channel.format, templates, purpose)
         else:
-            title, body = message["title"], message["body"]
-        message_id = f"newsmon-{channel.key}-{message['subject']}"
+            title, body = message.title or "", message.body or ""
+        message_id = f"newsmon-{channel.key}-{message.subject}"
         error = send(channel, title, body, timeout=timeout, message_id=message_id)
         if error is None:
-            storage.mark_sent(message["id"])
+            storage.mark_sent(message.id)
             sent += 1
             logger.info("sent %r to %s", title, channel.display)
             continue
-        attempts = message["attempts"] + 1
+        attempts = message.attempts + 1
         retry_at = now + backoff(attempts) if attempts < max_attempts else None
-        storage.mark_failed(message["id"], error, retry_at)
+        storage.mark_failed(message.id, error, retry_at)
         errors.append(f"{channel.display}: {error}")
         if retry_at is None:
             dead += 1

@@ -193,23 +193,23 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
 @click.pass_obj
 def search(obj: _Context, query: tuple[str, ...], limit: int) -> None:
     """Full-text search of stored articles (any language, Chinese included)."""
-    from monitor.storage import Storage
+    from monitor.store import Storage
 
     with Storage(obj.config.database) as storage:
         results = storage.search(" ".join(query), limit=limit)
     if not results:
         click.echo("no articles found")
     for hit in results:
-        date = (hit.published or hit.first_seen)[:10]
+        date = f"{hit.published or hit.first_seen:%Y-%m-%d}"
         click.echo(f"{date}  [{hit.language or '?'}] {hit.title}\n            {hit.url}")
         if hit.snippet:
             click.echo(f"            {' '.join(hit.snippet.split())}")
 
 
-def _ago(moment: str | None, now: datetime) -> str:
+def _ago(moment: datetime | None, now: datetime) -> str:
     if not moment:
         return "never"
-    delta = now - datetime.fromisoformat(moment)
+    delta = now - moment
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
         return f"{minutes} min ago"
@@ -222,8 +222,8 @@ def _ago(moment: str | None, now: datetime) -> str:
 @click.pass_obj
 def status(obj: _Context) -> None:
     """Sources, their last crawl and result, next runs, and counts."""
-    from monitor.runner import QUIET_MIN
-    from monitor.storage import Storage
+    from monitor.health import QUIET_HISTORY, next_run, quiet_since
+    from monitor.store import Storage
 
     config = obj.config
     now = datetime.now(UTC)
@@ -232,7 +232,7 @@ def status(obj: _Context) -> None:
         for warning in config.warnings:
             click.echo(f"warning: {warning}")
         for source in config.sources:
-            state = storage.source_status(source.name)
+            state = storage.source_state(source.name)
             if state.last_run is None:
                 result = "not crawled yet"
             elif state.last_run.outcome == "interrupted":
@@ -244,21 +244,21 @@ def status(obj: _Context) -> None:
             else:
                 run = state.last_run
                 result = f"ok: {run.pages} pages, {run.new_articles} new, {run.errors} errors"
-                quiet = storage.quiet_since(source.name, now, max(3 * source.every, QUIET_MIN))
+                runs = storage.productive_runs(source.name, now - QUIET_HISTORY)
+                quiet = quiet_since(*runs, now, source.every)
                 if quiet is not None:
                     result += f"; POSSIBLY BROKEN: no new article since {quiet:%Y-%m-%d %H:%M}"
-            if state.consecutive_failures and state.last_run_at:
-                due = datetime.fromisoformat(state.last_run_at) + source.every
-                next_run = "now (overdue)" if due <= now else f"in {_until(due - now)} (retry)"
-            elif state.last_success_at:
-                due = datetime.fromisoformat(state.last_success_at) + source.every
-                next_run = "now (overdue)" if due <= now else f"in {_until(due - now)}"
+            due, retry = next_run(state, source.every, now)
+            if not retry and state.last_success_at is None:
+                when = "now"
+            elif due <= now:
+                when = "now (overdue)"
             else:
-                next_run = "now"
+                when = f"in {_until(due - now)}{' (retry)' if retry else ''}"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
                 f"  {'':<16} {state.articles} articles in {state.events} events, "
-                f"every {_until(source.every)}, next run {next_run}"
+                f"every {_until(source.every)}, next run {when}"
             )
         counts = storage.counts()
         events = len(storage.events())
@@ -274,10 +274,10 @@ def status(obj: _Context) -> None:
         alerts, digests = all_channels(config)
         names = {channel.key: channel.display for channel in [*alerts, *digests]}
         for message in dead[:10]:
-            where = names.get(message["channel"], "a removed channel")
+            where = names.get(message.channel, "a removed channel")
             click.echo(
-                f"  dead: {message['subject']} to {where} after {message['attempts']} tries: "
-                f"{message['last_error']}"
+                f"  dead: {message.subject} to {where} after {message.attempts} tries: "
+                f"{message.last_error}"
             )
     click.echo(
         f"articles: {counts['articles']} stored, {counts['unextractable']} without text, "
@@ -448,7 +448,7 @@ def check(
 @click.pass_obj
 def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
     """The detected events, newest first, with their articles."""
-    from monitor.storage import Storage
+    from monitor.store import Storage
 
     with Storage(obj.config.database) as storage:
         found = storage.events(since.date() if since else None)
@@ -456,29 +456,22 @@ def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
         click.echo(f"no events since {since:%Y-%m-%d}" if since else "no events yet")
     for event in found:
         if as_json:
-            # "date" as in `check --json`: the day of the meeting (its first day); flags
-            # are true/false as there
-            record = {"date": event["first_day"], **event, "exact": bool(event["exact"])}
-            record["articles"] = [
-                {**article, "announcement": bool(article["announcement"])}
-                for article in event["articles"]
-            ]
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json.dumps(event.to_json(), ensure_ascii=False))
             continue
-        days = event["first_day"]
-        if event["last_day"] != event["first_day"]:
-            days += f" – {event['last_day']}"
-        languages = sorted({a["language"] or "?" for a in event["articles"]})
+        days = event.first_day.isoformat()
+        if event.last_day != event.first_day:
+            days += f" – {event.last_day.isoformat()}"
+        languages = sorted({a.language or "?" for a in event.articles})
         click.echo(
-            f"#{event['id']} {days}  {' – '.join(event['participants'])}, {event['kind']}  "
-            f"({len(event['articles'])} articles; {', '.join(languages)})"
+            f"#{event.id} {days}  {' – '.join(event.participants)}, {event.kind}  "
+            f"({len(event.articles)} articles; {', '.join(languages)})"
         )
-        for article in event["articles"]:
-            mark = " [announcement]" if article["announcement"] else ""
-            mark += " [near-duplicate]" if article["near_duplicate_of"] else ""
+        for article in event.articles:
+            mark = " [announcement]" if article.announcement else ""
+            mark += " [near-duplicate]" if article.near_duplicate_of else ""
             click.echo(
-                f"    [{article['language'] or '?'}] {article['source']}: "
-                f"{article['title']}{mark}\n        {article['url']}"
+                f"    [{article.language or '?'}] {article.source}: "
+                f"{article.title}{mark}\n        {article.url}"
             )
 
 

@@ -3,8 +3,8 @@
 Owns the digest's values (``DigestData`` and what it holds), ISO-week arithmetic, and
 the three renderings — HTML for email, Markdown for chat channels, plain text — made
 from the Jinja2 templates in ``monitor/templates/``. It must not query the database,
-read the config or send anything: ``storage`` fills ``DigestData``, the runner and the
-CLI deliver the ``Digest``.
+read the config or send anything: the runner fills ``DigestData`` from the store and
+delivers the ``Digest``.
 
 Every string that came from a page or a site (titles, source names, places, errors) is
 escaped for its format: the HTML template is autoescaped, and in the Markdown template
@@ -19,7 +19,8 @@ to ``render_digest`` overrides the built-in templates file by file.
 
 The counts a digest shows are made here from what it lists, so they cannot disagree with
 it: "N matched articles" is the number of articles listed under the events, and the chart
-spreads those of them dated in the week over its days (see ``article_day``).
+spreads those of them dated in the week over its days (``EventArticle.day_of``: the day
+published, or first stored for a page that gives no date).
 """
 
 from __future__ import annotations
@@ -35,48 +36,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
+from monitor.models import Event, EventArticle, SourceHealth
+
 # -- the values the digest is made from ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DigestArticle:
-    """One article about an event."""
-
-    title: str
-    url: str
-    source: str
-    language: str | None  # ISO 639-1
-    published: date | None  # as the page gives it
-    found: date  # when newsmon first stored it (UTC)
-    announcement: bool  # the article announces the meeting (still to come)
-
-
-@dataclass(frozen=True)
-class DigestEvent:
-    """One watched event and the articles about it."""
-
-    id: int
-    topic: str
-    participants: tuple[str, ...]
-    kind: str  # "in-person" | "video" | "phone" | "unknown"
-    first_day: date
-    last_day: date
-    place: str | None
-    articles: tuple[DigestArticle, ...]
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    """How one source fared during the week."""
-
-    name: str
-    runs: int
-    pages: int
-    new_articles: int
-    errors: int
-    last_success: datetime | None
-    failing_since: datetime | None  # None while the source works
-    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -86,7 +48,7 @@ class DigestData:
     week: str  # ISO week, "2024-W20"
     start: date  # Monday
     end: date  # Sunday
-    events: tuple[DigestEvent, ...]  # newest first
+    events: tuple[Event, ...]  # newest first
     sources: tuple[SourceHealth, ...]
 
 
@@ -225,17 +187,6 @@ def _moment(moment: datetime, this_year: int) -> str:
     return f"{text} {zone}" if zone else text
 
 
-def article_day(article: DigestArticle) -> date:
-    """The day an article counts for in the digest's chart: the day it was published, as
-    the page gives it; for a page that gives none, the day newsmon first stored it.
-
-    Not the day it was crawled: a digest built for an earlier week (or after a first crawl
-    of a site's archive) would count its articles on the day of the crawl, outside the
-    week, and show an event with its articles over an empty chart.
-    """
-    return article.published or article.found
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -326,8 +277,8 @@ DAY_CHARACTER_PX = 7.2
 DAY_COLUMN_MIN = 44  # fits "30 Dec": the same width every week whose dates show no year
 
 
-def _article_view(article: DigestArticle, this_year: int) -> ArticleView:
-    published = article.published
+def _article_view(article: EventArticle, this_year: int) -> ArticleView:
+    published = article.published.date() if article.published else None
     return ArticleView(
         title=_clean(article.title) or "(untitled)",
         url=_clean(article.url, limit=500),
@@ -337,8 +288,8 @@ def _article_view(article: DigestArticle, this_year: int) -> ArticleView:
     )
 
 
-def _languages(articles: Iterable[DigestArticle], this_year: int) -> tuple[LanguageGroup, ...]:
-    by_language: dict[str | None, dict[str, list[DigestArticle]]] = {}
+def _languages(articles: Iterable[EventArticle], this_year: int) -> tuple[LanguageGroup, ...]:
+    by_language: dict[str | None, dict[str, list[EventArticle]]] = {}
     for article in articles:
         # "zh-CN" and "zh-TW" are both Chinese here.
         language = re.split("[-_]", article.language.lower())[0] if article.language else None
@@ -349,8 +300,7 @@ def _languages(articles: Iterable[DigestArticle], this_year: int) -> tuple[Langu
             SourceGroup(
                 name=name,
                 articles=tuple(
-                    _article_view(a, this_year)
-                    for a in sorted(by_source[name], key=lambda a: a.published or date.min)
+                    _article_view(a, this_year) for a in sorted(by_source[name], key=_published_day)
                 ),
             )
             for name in sorted(by_source, key=str.casefold)
@@ -363,24 +313,28 @@ def _languages(articles: Iterable[DigestArticle], this_year: int) -> tuple[Langu
     return tuple(groups)
 
 
-def _event_view(event: DigestEvent, this_year: int) -> EventView:
+def _published_day(article: EventArticle) -> date:
+    return article.published.date() if article.published else date.min
+
+
+def _event_view(event: Event, this_year: int) -> EventView:
     return EventView(
         id=event.id,
         participants=" – ".join(_clean(p) for p in event.participants),
         kind=KIND_WORDS.get(event.kind, "meeting"),
         when=day_span(event.first_day, event.last_day),
-        place=_clean(event.place) if event.place else None,
-        announced=bool(event.articles) and all(a.announcement for a in event.articles),
+        place=None,
+        announced=event.announced_only,
         count=len(event.articles),
         languages=_languages(event.articles, this_year),
     )
 
 
-def _bars(start: date, articles: Iterable[DigestArticle]) -> tuple[DayBar, ...]:
+def _bars(start: date, articles: Iterable[EventArticle]) -> tuple[DayBar, ...]:
     """The week from ``start`` (a Monday), each day with the articles of that day."""
     per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
     for article in articles:
-        day = article_day(article)
+        day = article.day_of
         if day in per_day:
             per_day[day] += 1
     top = max(per_day.values())

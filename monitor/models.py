@@ -114,3 +114,146 @@ class Match:
     date_from_text: bool  # a day written in the text (not "next week", not the article's date)
     announcement: bool  # the meeting is still to come
     evidence: tuple[str, ...]  # the matched phrases, in order of appearance
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article row as read back (search results, listings, matching)."""
+
+    id: str
+    source: str
+    url: str
+    title: str
+    language: str | None
+    published: datetime | None
+    first_seen: datetime  # when newsmon first stored it (UTC)
+    text: str = ""
+    snippet: str = ""  # the words a search found, in context
+    duplicate_of: str | None = None  # the same text stored first under another URL
+    extract_error: str | None = None  # why the page gave no article text
+
+
+@dataclass(frozen=True)
+class EventArticle:
+    """One matched article of an event: the article and what the matcher found in it."""
+
+    id: str
+    source: str
+    url: str
+    title: str
+    language: str | None
+    published: datetime | None
+    first_seen: datetime
+    score: float
+    kind: str  # one of KINDS
+    day: date | None  # the meeting's day it gives
+    day_from_text: bool
+    announcement: bool
+    evidence: tuple[str, ...]
+    near_duplicate_of: str | None = None
+
+    @property
+    def day_of(self) -> date:
+        """The day the article is of: published, as the page gives it; else when found."""
+        return self.published.date() if self.published else self.first_seen.date()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One watched meeting and the articles about it, oldest first."""
+
+    id: int
+    topic: str
+    participants: tuple[str, ...]
+    kind: str  # what most of its reports agree on
+    first_day: date
+    last_day: date
+    exact: bool  # some article wrote the meeting's day
+    first_article: str
+    created_at: datetime
+    updated_at: datetime
+    articles: tuple[EventArticle, ...]
+
+    @property
+    def announced_only(self) -> bool:
+        """Every article so far announces it: the meeting is still to come."""
+        return bool(self.articles) and all(a.announcement for a in self.articles)
+
+    def to_json(self) -> dict[str, object]:
+        """The record of `events --json` (its keys are the contract's)."""
+        return {
+            "date": self.first_day.isoformat(),
+            "id": self.id,
+            "topic": self.topic,
+            "participants": list(self.participants),
+            "kind": self.kind,
+            "first_day": self.first_day.isoformat(),
+            "last_day": self.last_day.isoformat(),
+            "first_article": self.first_article,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "exact": self.exact,
+            "articles": [
+                {
+                    "id": a.id,
+                    "source": a.source,
+                    "url": a.url,
+                    "title": a.title,
+                    "language": a.language,
+                    "published": a.published.isoformat() if a.published else None,
+                    "first_seen": a.first_seen.isoformat(),
+                    "score": a.score,
+                    "kind": a.kind,
+                    "day": a.day.isoformat() if a.day else None,
+                    "announcement": a.announcement,
+                    "evidence": list(a.evidence),
+                    "near_duplicate_of": a.near_duplicate_of,
+                }
+                for a in self.articles
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message queued for one channel: an event's alert (rendered when sent) or a
+    ready-made text (a notice, a digest)."""
+
+    id: int
+    subject: str  # "event:12", "event:12:held", "digest:2024-W20", "health:…"
+    channel: str  # the channel's key
+    event_id: int | None
+    title: str | None
+    body: str | None
+    state: str  # pending | retrying | sent | dead
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What is known of one source's crawls (`newsmon status`, scheduling, notices)."""
+
+    source: str
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    articles: int
+    events: int
+    last_run: CrawlStats | None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How one source fared during a week (the digest's table)."""
+
+    name: str
+    runs: int
+    pages: int
+    new_articles: int
+    errors: int
+    last_success: datetime | None
+    failing_since: datetime | None  # None while the source works
+    last_error: str | None

@@ -14,24 +14,23 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
-from monitor.digest import Digest, last_complete_week, parse_week, render_digest
+from monitor.digest import Digest, DigestData, last_complete_week, parse_week, render_digest
 from monitor.errors import ExtractError, FetchError, Interrupted, StorageError
-from monitor.models import CrawlStats, Document
+from monitor.events import Policy, decide, meeting_day
+from monitor.health import QUIET_HISTORY, notices, quiet_since
+from monitor.models import CrawlStats, Document, Match, StoredArticle
 from monitor.redact import Redactor
-from monitor.storage import Storage
+from monitor.store import Storage
 from monitor.topic import CompiledTopic, load_topics
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# A source is "quiet" (possibly broken) only after at least this long without articles.
-QUIET_MIN = timedelta(days=1)
 
 
 async def crawl_sources(
@@ -122,38 +121,13 @@ def _health_notice(
     failures_before: int,
     channels: Sequence[str],
 ) -> None:
-    """Tell once when a source starts failing and once when it recovers; also when a
-    source that answers has long stopped yielding articles (its layout may have changed)."""
-    if not channels or stats.outcome == "interrupted":
+    """Queue what ``monitor.health`` says this crawl should tell."""
+    if not channels:
         return
-    failed = stats.outcome == "failed"
-    when = stats.started_at.strftime("%Y-%m-%d %H:%M UTC")
-    if failed and failures_before == 0:
-        reason = stats.error_messages[0] if stats.error_messages else "no response"
-        storage.enqueue_message(
-            f"health:{source.name}:failing:{stats.started_at.isoformat()}",
-            channels,
-            f"newsmon: source {source.name} failing since {when}",
-            f"Source {source.name} could not be read at {when}: {reason}\n"
-            f"newsmon keeps trying every {source.every}; you will hear when it recovers.",
-        )
-    elif not failed and failures_before > 0:
-        storage.enqueue_message(
-            f"health:{source.name}:recovered:{stats.started_at.isoformat()}",
-            channels,
-            f"newsmon: source {source.name} recovered",
-            f"Source {source.name} answered again at {when} after {failures_before} failed crawls.",
-        )
-    quiet = storage.quiet_since(source.name, stats.finished_at, max(3 * source.every, QUIET_MIN))
-    if quiet is not None and not failed:
-        storage.enqueue_message(
-            f"health:{source.name}:quiet:{quiet.isoformat()}",
-            channels,
-            f"newsmon: source {source.name} may be broken",
-            f"Source {source.name} answers but has yielded no new article since "
-            f"{quiet.strftime('%Y-%m-%d %H:%M UTC')}, much longer than usual: its pages may "
-            "have changed shape.",
-        )
+    runs = storage.productive_runs(source.name, stats.finished_at - QUIET_HISTORY)
+    quiet = quiet_since(*runs, stats.finished_at, source.every)
+    for notice in notices(source.name, source.every, stats, failures_before, quiet):
+        storage.enqueue_message(notice.subject, channels, notice.title, notice.body)
 
 
 def asyncio_reactor() -> Any:
@@ -233,58 +207,50 @@ class MatchReport:
     new_events: tuple[int, ...]
 
 
-def match_stored(
-    storage: Storage,
-    topics: Sequence[CompiledTopic],
-    alert_channels: Sequence[str] = (),
-    max_age: timedelta = timedelta(0),
-    tell_when_held: bool = False,
-) -> MatchReport:
+def file_match(
+    storage: Storage, article: StoredArticle, found: Match, policy: Policy, today: date
+) -> tuple[int, bool] | None:
+    """Give one match to the event stage and store its decision: (event id, whether the
+    event is new), or None if another process judged the article meanwhile.
+
+    Reading what is stored and saving the decision are one transaction, so two processes
+    matching one database never judge an article twice nor create one event twice.
+    """
+    with storage.write():
+        day = meeting_day(found, article)
+        nearby = storage.nearby(article.id, found.topic, day, found.participants)
+        if nearby.checked:
+            return None
+        decision = decide(found, article, nearby, today, policy)
+        return storage.apply(decision), decision.event_id is None
+
+
+def match_stored(storage: Storage, topics: Sequence[CompiledTopic], policy: Policy) -> MatchReport:
     """Judge every article not yet judged for each topic, and file matches into events.
 
     Articles are taken in the order they were found, so an event is created (and
-    queued for ``alert_channels``) by the first article that revealed it. An event
-    older than ``max_age`` when first seen is stored but not alerted (0: no limit).
+    alerted, as ``policy`` says) by the first article that revealed it.
     """
-    today = datetime.now(UTC).date()
-    from monitor.cluster import find_event, near_duplicate_of
     from monitor.matcher import match_article
 
+    today = datetime.now(UTC).date()
     checked = matched = 0
     new_events: list[int] = []
     for topic in topics:
-        for row in storage.unchecked_articles(topic.name):
+        for article in storage.unchecked_articles(topic.name):
             checked += 1
-            published = date.fromisoformat(row["published"][:10]) if row["published"] else None
-            found = match_article(row["title"], row["text"], published, topic)
-            # Deciding and saving are one transaction, so two processes matching the same
-            # database never judge an article twice nor create one meeting's event twice.
-            with storage.write():
-                if storage.is_checked(row["id"], topic.name):
-                    continue  # another process judged it meanwhile
-                if found is None:
-                    storage.mark_checked(row["id"], topic.name)
-                    continue
-                matched += 1
-                # no date in the text nor on the article: the day it was found
-                day = found.date or date.fromisoformat(row["first_seen"][:10])
-                found = replace(found, date=day)
-                event = find_event(found, storage.event_spans(topic.name, day))
-                duplicate = (
-                    near_duplicate_of(row["text"], storage.event_texts(event.id)) if event else None
-                )
-                fresh = not max_age or day >= today - max_age
-                event_id, created = storage.save_match(
-                    row["id"],
-                    found,
-                    event.id if event else None,
-                    duplicate,
-                    alert_channels if fresh else (),
-                    tell_when_held,
-                )
-            if created:
-                new_events.append(event_id)
-                logger.info("new event %d: %s", event_id, row["title"])
+            published = article.published.date() if article.published else None
+            found = match_article(article.title, article.text, published, topic)
+            if found is None:
+                storage.mark_checked(article.id, topic.name)
+                continue
+            filed = file_match(storage, article, found, policy, today)
+            if filed is None:
+                continue  # another process judged it meanwhile
+            matched += 1
+            if filed[1]:
+                new_events.append(filed[0])
+                logger.info("new event %d: %s", filed[0], article.title)
     return MatchReport(checked, matched, tuple(new_events))
 
 
@@ -296,13 +262,10 @@ class CycleReport:
 
 
 def match_and_queue(storage: Storage, config: Config, channels: Sequence[Channel]) -> MatchReport:
-    return match_stored(
-        storage,
-        load_topics(config.topics),
-        [channel.key for channel in channels],
-        config.notify.max_age,
-        config.notify.updates,
+    policy = Policy(
+        tuple(channel.key for channel in channels), config.notify.max_age, config.notify.updates
     )
+    return match_stored(storage, load_topics(config.topics), policy)
 
 
 def all_channels(config: Config) -> tuple[list[Channel], list[Channel]]:
@@ -359,10 +322,21 @@ def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
 def build_digest(config: Config, week: str | None = None) -> Digest:
     """Render the digest of an ISO week (default: the last complete one)."""
     week = week or last_complete_week(datetime.now(UTC).date())
-    start, end = parse_week(week)
     with Storage(config.database) as storage:
-        data = storage.digest_data(week, start, end, [source.name for source in config.sources])
+        data = digest_data(storage, week, [source.name for source in config.sources])
     return render_digest(data, config.notify.templates)
+
+
+def digest_data(storage: Storage, week: str, sources: Sequence[str]) -> DigestData:
+    """What one ISO week's digest shows: its events and each source's health in it."""
+    start, end = parse_week(week)
+    return DigestData(
+        week=week,
+        start=start,
+        end=end,
+        events=tuple(storage.events_of_week(start, end)),
+        sources=tuple(storage.week_health(name, start, end) for name in sources),
+    )
 
 
 def send_digest(config: Config, digest: Digest, week: str) -> DeliveryReport:

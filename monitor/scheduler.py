@@ -25,6 +25,7 @@ from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
 from monitor.errors import StartError
+from monitor.health import next_run
 from monitor.runner import (
     asyncio_reactor,
     build_digest,
@@ -34,7 +35,7 @@ from monitor.runner import (
     match_and_queue,
     send_digest,
 )
-from monitor.storage import Storage
+from monitor.store import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +123,7 @@ class Daemon:
 
     def _first_run(self, source: Source, now: datetime) -> datetime:
         """Now if the source is overdue (or never ran), else when its interval comes round."""
-        last = self.storage.source_status(source.name).last_success_at
-        if last is None:
-            return now
-        due = datetime.fromisoformat(last) + source.every
-        return now if due <= now else due
+        return next_run(self.storage.source_state(source.name), source.every, now)[0]
 
     async def _job(self, job: Any, *args: Any) -> None:
         """Run a job so that a crash is logged and the daemon goes on, and so that a stop

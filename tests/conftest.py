@@ -6,12 +6,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from monitor.demo.mailbox import Mailbox, free_port
 from monitor.demo.replicas import ReplicaSites
+from monitor.events import Policy
+from monitor.models import Match
+from monitor.runner import file_match
+from monitor.store import Storage
 
 __all__ = ["Mailbox", "free_port"]
 
@@ -116,3 +121,14 @@ def receiver() -> Iterator[Receiver]:
 def mailbox() -> Iterator[Mailbox]:
     with Mailbox() as running:
         yield running
+
+
+def file_stored(
+    storage: Storage, article_id: str, match: Match, policy: Policy | None = None
+) -> tuple[int, bool]:
+    """File a match of a stored article as the crawl would: (event id, whether it is new)."""
+    article = storage.article(article_id)
+    assert article is not None
+    filed = file_match(storage, article, match, policy or Policy(), datetime.now(UTC).date())
+    assert filed is not None
+    return filed

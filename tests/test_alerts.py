@@ -14,10 +14,11 @@ import pytest
 
 from monitor.alerts import channel_secrets, deliver_due, load_channels, render_alert
 from monitor.demo.replicas import ReplicaSites
+from monitor.events import Policy
 from monitor.models import Article, Match, article_id
 from monitor.redact import Redactor
-from monitor.storage import Storage
-from tests.conftest import Mailbox, Receiver, free_port, newsmon, write_config
+from monitor.store import Storage
+from tests.conftest import Mailbox, Receiver, file_stored, free_port, newsmon, write_config
 
 HOSTILE = "<script>alert(1)</script> [x](javascript:alert(1)) Xi & Putin"
 
@@ -27,6 +28,7 @@ def stored_event(
     channels: list[str],
     title: str = "Xi and Putin hold talks",
     url: str = "https://example.com/a/1",
+    day: date = date(2023, 3, 21),
 ) -> int:
     article = Article(
         id=article_id(url),
@@ -46,12 +48,12 @@ def stored_event(
         score=0.97,
         participants=("Xi Jinping", "Vladimir Putin"),
         kind="in-person",
-        date=date(2023, 3, 21),
+        date=day,
         date_from_text=True,
         announcement=False,
         evidence=("Xi Jinping", "Vladimir Putin", "held talks"),
     )
-    event_id, created = storage.save_match(article.id, match, None, None, channels)
+    event_id, created = file_stored(storage, article.id, match, Policy(tuple(channels)))
     assert created
     return event_id
 
@@ -268,8 +270,7 @@ def test_update_when_an_announced_event_is_reported_held(
                     content_hash=f"h{n}",
                 )
             )
-            event_id = None if n == 0 else 1
-            storage.save_match(article_id(url), match, event_id, None, keys, tell_when_held=True)
+            file_stored(storage, article_id(url), match, Policy(tuple(keys), tell_when_held=True))
             sent += deliver_due(storage, channels).sent
     assert sent == 2
     assert [post["title"].split(":")[0] for post in receiver.posts] == ["Announced", "Held"]

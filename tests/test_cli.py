@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from monitor.alerts import load_channels
-from monitor.storage import Storage
+from monitor.store import Storage
 from tests.conftest import Receiver, free_port, newsmon
 from tests.test_alerts import stored_event
 

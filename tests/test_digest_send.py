@@ -9,14 +9,13 @@ from pathlib import Path
 from monitor.config import load_config
 from monitor.models import Article, CrawlStats, Match, article_id
 from monitor.runner import build_digest, send_digest
-from monitor.storage import Storage
-from tests.conftest import Mailbox, newsmon
+from monitor.store import Storage
+from tests.conftest import Mailbox, file_stored, newsmon
 
 PARTIES = ("Xi Jinping", "Vladimir Putin")
 
 
 def add_event(storage: Storage, day: date, kind: str, titles: list[tuple[str, str, str]]) -> None:
-    event_id = None
     for title, language, source in titles:
         url = f"https://{source}.example/{abs(hash(title))}"
         storage.save_article(
@@ -43,7 +42,7 @@ def add_event(storage: Storage, day: date, kind: str, titles: list[tuple[str, st
             announcement=False,
             evidence=("Xi",),
         )
-        event_id, _ = storage.save_match(article_id(url), match, event_id, None)
+        file_stored(storage, article_id(url), match)
 
 
 def two_event_week(tmp_path: Path, digest_url: str) -> Path:
@@ -63,13 +62,14 @@ def two_event_week(tmp_path: Path, digest_url: str) -> Path:
     with Storage(tmp_path / "n.db") as storage:
         add_event(
             storage,
-            date(2024, 5, 16),
+            date(2024, 5, 17),
             "in-person",
             [
                 ("Russian-Chinese talks", "en", "kremlin-en"),
                 ("Putin Tiba di Beijing <b>hari ini</b>", "id", "andalpost"),
             ],
         )
+        # the call is a meeting of its own: more than three days before the visit
         add_event(
             storage, date(2024, 5, 13), "phone", [("Telephone conversation", "en", "kremlin-en")]
         )

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import lxml.html
 
-from monitor.digest import Digest, parse_week, render_digest
+from monitor.digest import Digest, render_digest
 from monitor.models import Article, CrawlStats, Match, article_id
-from monitor.storage import Storage
+from monitor.runner import digest_data
+from monitor.store import Storage
+from tests.conftest import file_stored
 
 WEEK = "2024-W43"  # Mon 21 – Sun 27 Oct 2024; Xi and Putin met in Kazan on the 22nd
 KAZAN = [
@@ -31,7 +33,6 @@ def store_event(
     storage: Storage, day: date, articles: list[tuple[str, str, date, str, bool]]
 ) -> None:
     """One meeting on ``day`` and its articles, stored now."""
-    event_id = None
     for source, language, published, title, announcement in articles:
         url = f"https://{source}.example/{abs(hash(title))}"
         storage.save_article(
@@ -58,13 +59,12 @@ def store_event(
             announcement=announcement,
             evidence=("Xi Jinping", "Putin"),
         )
-        event_id, _ = storage.save_match(article_id(url), match, event_id, None)
+        file_stored(storage, article_id(url), match)
 
 
 def week_digest(path: Path) -> Digest:
     with Storage(path) as storage:
-        start, end = parse_week(WEEK)
-        data = storage.digest_data(WEEK, start, end, ["kremlin-en", "xinhua-zh"])
+        data = digest_data(storage, WEEK, ["kremlin-en", "xinhua-zh"])
     return render_digest(data)
 
 

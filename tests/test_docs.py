@@ -77,7 +77,7 @@ def test_imports_flow_one_way(path: Path) -> None:
             f"{name} must not import the crawler; only monitor.runner drives it"
         )
     if name in PURE_CORE:
-        io_modules = {"monitor.storage", "monitor.runner", "monitor.cli", "scrapy", "sqlite3"}
+        io_modules = {"monitor.store", "monitor.runner", "monitor.cli", "scrapy", "sqlite3"}
         assert not imported & io_modules, (
             f"{name} is pure and must not import {imported & io_modules}"
         )

@@ -22,7 +22,7 @@ import yaml
 from crawler.discover import Link
 from crawler.spider import CrawlReport, SourceSpider
 from monitor.config import Politeness, Source
-from monitor.storage import Storage
+from monitor.store import Storage
 from tests.conftest import newsmon
 
 

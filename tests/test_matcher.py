@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from monitor.cluster import EventSpan, event_days, find_event
 from monitor.errors import ConfigError
+from monitor.events import Nearby, Policy, decide
 from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article, why_not_matched
-from monitor.models import Match
+from monitor.models import Event, Match, StoredArticle
 from monitor.topic import CompiledTopic, compile_topic, load_topic, load_topics
 
 DATA = Path(__file__).parent / "data"
@@ -128,9 +128,9 @@ def test_a_report_of_a_meeting_held_is_dated_the_day_it_was_held(
 
 
 def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
-    """Cluster the matches in publication order, as the crawler would meet them."""
-    spans: list[EventSpan] = []
-    members: dict[int, list[Match]] = defaultdict(list)
+    """File the matches in publication order, as the crawler would meet them, through the
+    event stage itself (``events.decide``), keeping the events in memory."""
+    events: dict[int, Event] = {}
     assigned: dict[str, int] = {}
     ordered = sorted(
         # an article with no date anywhere cannot be placed in time; storage files it
@@ -140,21 +140,27 @@ def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
     )
     for outcome in ordered:
         assert outcome.found is not None
-        event = find_event(outcome.found, spans)
-        if event is None:
-            event = EventSpan(
-                len(spans),
-                outcome.found.topic,
-                outcome.found.participants,
-                outcome.found.date,
-                outcome.found.date,
-                outcome.found.date_from_text,
-            )
-            spans.append(event)
-        members[event.id].append(outcome.found)
-        first, last, exact = event_days(members[event.id])
-        spans[event.id] = EventSpan(event.id, event.topic, event.participants, first, last, exact)
-        assigned[outcome.label["file"]] = event.id
+        found = datetime.combine(outcome.label["published"], datetime.min.time(), UTC)
+        article = StoredArticle(outcome.label["file"], "s", "u", "t", None, None, found)
+        decision = decide(
+            outcome.found, article, Nearby(False, tuple(events.values())), found.date(), Policy()
+        )
+        event_id = len(events) if decision.event_id is None else decision.event_id
+        before = events[event_id].articles if event_id in events else ()
+        events[event_id] = Event(
+            event_id,
+            decision.topic,
+            decision.participants,
+            decision.kind,
+            decision.first_day,
+            decision.last_day,
+            decision.exact,
+            article.id,
+            found,
+            found,
+            (*before, decision.article),
+        )
+        assigned[outcome.label["file"]] = event_id
     by_label: dict[str, set[int]] = defaultdict(set)
     by_event: dict[int, set[str]] = defaultdict(set)
     for outcome in ordered:

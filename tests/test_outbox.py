@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.alerts import channel_secrets, deliver_due, load_channels
 from monitor.config import Config, Notify
+from monitor.events import Policy
 from monitor.models import Article, article_id
 from monitor.redact import Redactor
 from monitor.runner import deliver, match_stored
-from monitor.storage import Storage
+from monitor.store import Storage
 from monitor.topic import load_topics
 from tests.conftest import Mailbox, Receiver, free_port
 from tests.test_alerts import stored_event
@@ -28,7 +30,9 @@ DEAD = f"json://127.0.0.1:{free_port()}/hook"  # nothing listens there
 
 def events_for(storage: Storage, channels: list[str], count: int) -> None:
     for n in range(count):
-        stored_event(storage, channels, title=f"Talks {n}", url=f"https://example.com/a/{n}")
+        # a meeting a month apart each: each its own event
+        day = date(2023, 1, 21) + timedelta(days=30 * n)
+        stored_event(storage, channels, f"Talks {n}", f"https://example.com/a/{n}", day)
 
 
 def states(storage: Storage) -> dict[str, str]:
@@ -80,7 +84,7 @@ def test_two_matchers_on_one_database_make_one_event_per_meeting(tmp_path: Path)
     def matcher() -> None:
         with Storage(tmp_path / "n.db") as own:
             barrier.wait()
-            match_stored(own, topics, ["c1"])
+            match_stored(own, topics, Policy(alert_channels=("c1",)))
 
     threads = [threading.Thread(target=matcher) for _ in range(2)]
     for thread in threads:
@@ -91,7 +95,7 @@ def test_two_matchers_on_one_database_make_one_event_per_meeting(tmp_path: Path)
         events = storage.events()
         outbox = list(storage.db.query("SELECT * FROM outbox"))
         matched = storage.db.execute("SELECT count(*) FROM matches").fetchone()[0]
-    assert len(events) == 1, [e["id"] for e in events]
+    assert len(events) == 1, [e.id for e in events]
     assert len(outbox) == 1
     assert matched == 12
 
@@ -154,7 +158,7 @@ def test_a_receiver_that_accepts_late_is_sent_once_with_a_message_id(tmp_path: P
 def test_a_claim_left_by_a_dead_process_expires(tmp_path: Path, receiver: Receiver) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from monitor.storage import CLAIM_LEASE
+    from monitor.store import CLAIM_LEASE
 
     channels = load_channels([receiver.url], "notify.alerts")
     with Storage(tmp_path / "n.db") as storage:

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.errors import StorageError
 from monitor.models import Article, CrawlStats, article_id
-from monitor.storage import MAX_FETCH_ATTEMPTS, Storage
+from monitor.store import MAX_FETCH_ATTEMPTS, Storage
 
 
 def make_article(url: str, title: str, text: str, language: str = "en") -> Article:
@@ -44,7 +44,7 @@ def test_same_text_under_another_url_is_a_duplicate(storage: Storage) -> None:
     storage.save_article(make_article("http://a/1", "Wire story", "same words"))
     assert storage.save_article(make_article("http://b/9", "Wire story", "same words")) is False
     rows = storage.articles()
-    assert rows[1]["duplicate_of"] == rows[0]["id"]
+    assert rows[1].duplicate_of == rows[0].id
     assert storage.counts()["duplicates"] == 1
     assert len(storage.search("Wire")) == 1
 
@@ -86,7 +86,7 @@ def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:
 def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> None:
     key = article_id("http://a/empty")
     storage.save_unextractable(key, "s", "http://a/empty", "http://a/empty", "no-text")
-    assert storage.article(key)["extract_error"] == "no-text"
+    assert storage.article(key).extract_error == "no-text"  # type: ignore[union-attr]
     assert key in storage.known_ids([key])
     assert storage.counts() == {
         "articles": 0,
@@ -103,14 +103,14 @@ def test_crawl_runs_track_consecutive_failures(storage: Storage) -> None:
     )
     storage.record_crawl(run)
     storage.record_crawl(run)
-    state = storage.source_status("s")
+    state = storage.source_state("s")
     assert (state.consecutive_failures, state.last_error, state.last_success_at) == (
         2,
         "feed: HTTP 503",
         None,
     )
     storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0))
-    state = storage.source_status("s")
+    state = storage.source_state("s")
     assert state.consecutive_failures == 0 and state.last_success_at is not None
     assert state.last_run is not None and state.last_run.new_articles == 1
 
@@ -118,10 +118,10 @@ def test_crawl_runs_track_consecutive_failures(storage: Storage) -> None:
 def test_an_interrupted_run_is_neither_a_success_nor_a_failure(storage: Storage) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     storage.record_crawl(CrawlStats("s", start, start, 3, 1, 1, 0))
-    success = storage.source_status("s").last_success_at
+    success = storage.source_state("s").last_success_at
     later = start + timedelta(hours=1)
     storage.record_crawl(CrawlStats("s", later, later, 40, 39, 39, 0, (), "interrupted"))
-    state = storage.source_status("s")
+    state = storage.source_state("s")
     assert state.last_success_at == success  # so the source is due again at the next start
     assert state.consecutive_failures == 0
     assert state.last_run is not None and state.last_run.outcome == "interrupted"

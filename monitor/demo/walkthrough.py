@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from monitor.alerts import Channel, load_channels
 from monitor.config import Config, Source, load_config
@@ -26,6 +25,7 @@ from monitor.demo.mailbox import Mailbox
 from monitor.demo.replicas import ReplicaSite, ReplicaSites
 from monitor.digest import KIND_WORDS, day_span
 from monitor.matcher import Miss, why_not_matched
+from monitor.models import Event
 from monitor.runner import (
     CycleReport,
     build_digest,
@@ -35,7 +35,7 @@ from monitor.runner import (
     run_once,
     send_digest,
 )
-from monitor.storage import Storage
+from monitor.store import Storage
 from monitor.topic import load_topics
 
 ABOUT = {
@@ -102,27 +102,27 @@ def near_misses(config: Config, storage: Storage, limit: int) -> list[tuple[str,
     """Stored articles that name a leader but were not alerted, with the matcher's reason:
     one article per rule, at most ``limit``, English ones first (the demo speaks English)."""
     topics = load_topics(config.topics)
-    alerted = {article["id"] for event in storage.events() for article in event["articles"]}
-    rows = sorted(
-        (row for row in storage.articles() if row["id"] not in alerted),
-        key=lambda row: (row["language"] != "en", row["published"] or "", row["title"]),
+    alerted = {article.id for event in storage.events() for article in event.articles}
+    articles = sorted(
+        (article for article in storage.articles() if article.id not in alerted),
+        key=lambda a: (a.language != "en", a.published.isoformat() if a.published else "", a.title),
     )
     shown: list[tuple[str, Miss]] = []
-    for row in rows:
-        published = date.fromisoformat(row["published"][:10]) if row["published"] else None
+    for article in articles:
+        published = article.published.date() if article.published else None
         for topic in topics:
-            miss = why_not_matched(row["title"], row["text"], published, topic)
+            miss = why_not_matched(article.title, article.text, published, topic)
             if miss and miss.near and all(miss.rule != m.rule for _, m in shown):
-                shown.append((row["title"], miss))
+                shown.append((article.title, miss))
     return shown[:limit]
 
 
 def _by_meeting_day(
-    messages: list[EmailMessage], events: list[dict[str, Any]]
+    messages: list[EmailMessage], events: list[Event]
 ) -> list[tuple[str, str, str]]:
     """The alerts in the order of their meetings (they arrive in the order the crawl met
     the articles), each with its plain-text body; an alert names its first article's URL."""
-    first_day = {a["url"]: e["first_day"] for e in events for a in e["articles"]}
+    first_day = {a.url: e.first_day.isoformat() for e in events for a in e.articles}
     alerts: list[tuple[str, str, str]] = []
     for message in messages:
         part = message.get_body(preferencelist=("plain",))
@@ -212,13 +212,11 @@ def run_demo(workdir: Path, echo: Echo) -> None:
 def _show_events(storage: Storage, echo: Echo) -> None:
     echo("\n[4/6] Events: one per meeting, whatever the number of articles and languages")
     for event in reversed(storage.events()):
-        days = day_span(
-            date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"])
-        )
-        languages = ", ".join(sorted({a["language"] or "?" for a in event["articles"]}))
+        days = day_span(event.first_day, event.last_day)
+        languages = ", ".join(sorted({a.language or "?" for a in event.articles}))
         echo(
-            f"        #{event['id']} {days:<16} {' – '.join(event['participants'])}, "
-            f"{KIND_WORDS.get(event['kind'], 'meeting')}: {len(event['articles'])} "
+            f"        #{event.id} {days:<16} {' – '.join(event.participants)}, "
+            f"{KIND_WORDS.get(event.kind, 'meeting')}: {len(event.articles)} "
             f"articles ({languages})"
         )
 
@@ -226,11 +224,11 @@ def _show_events(storage: Storage, echo: Echo) -> None:
 def _show_joined(storage: Storage, url: str, report: CycleReport, echo: Echo) -> None:
     """Where the new article went, and whether anyone was told again."""
     for event in storage.events():
-        for article in event["articles"]:
-            if article["url"] == url:
-                verb = "opened" if event["id"] in report.matching.new_events else "joined"
+        for article in event.articles:
+            if article.url == url:
+                verb = "opened" if event.id in report.matching.new_events else "joined"
                 sent = report.delivery.sent
                 told = f"{sent} new alerts" if sent else "no new alert"
-                echo(f"        {article['title']}: {verb} event #{event['id']}, {told}")
+                echo(f"        {article.title}: {verb} event #{event.id}, {told}")
                 return
     echo(f"        {url}: about no watched meeting")

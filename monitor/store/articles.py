@@ -1,0 +1,239 @@
+"""Articles: storing what the crawl fetched, full-text search, and which articles each
+topic has judged. Two FTS5 indexes stay in step with the table by triggers: unicode61 for
+words, trigram for Chinese and inflected forms (a LIKE fallback covers two-character
+terms such as 普京, below trigram length).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from monitor.models import Article, StoredArticle
+from monitor.store.schema import Connection, iso, now, parse
+
+# An article URL that failed this many times (HTTP errors, timeouts) is given up on.
+MAX_FETCH_ATTEMPTS = 5
+
+_QUERY_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
+
+
+def fts_expression(query: str) -> tuple[str, list[str], bool]:
+    """A user's search as a safe FTS5 expression: (expression, its words, whether it is
+    plain words only). Operators OR / NOT (upper case), "phrases" and prefix* are kept;
+    everything else is a quoted word, so stray syntax never reaches FTS5."""
+    parts: list[str] = []
+    terms: list[str] = []
+    plain = True
+    for token in _QUERY_TOKEN.findall(query):
+        if token in ("OR", "NOT", "AND"):
+            # an operator needs a word on each side
+            if parts and parts[-1] not in ("OR", "NOT", "AND"):
+                parts.append(token)
+            plain = False
+            continue
+        prefix = token.endswith("*") and not token.startswith('"')
+        word = (token.strip('"').rstrip("*") if prefix else token.strip('"')).strip()
+        if not word:
+            continue
+        plain = plain and not prefix and not token.startswith('"')
+        terms.append(word)
+        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+    while parts and parts[-1] in ("OR", "NOT", "AND"):
+        parts.pop()
+    return " ".join(parts), terms, plain
+
+
+def _stored(row: dict[str, Any]) -> StoredArticle:
+    return StoredArticle(
+        id=row["id"],
+        source=row["source"],
+        url=row["url"],
+        title=row.get("title") or "",
+        language=row.get("language"),
+        published=parse(row.get("published")),
+        first_seen=parse(row["first_seen"]),  # type: ignore[arg-type]
+        text=row.get("text") or "",
+        snippet=row.get("snippet") or "",
+        duplicate_of=row.get("duplicate_of"),
+        extract_error=row.get("extract_error"),
+    )
+
+
+class ArticleStore(Connection):
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these article ids need no fetching: stored, or given up on."""
+        wanted = list(set(ids))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT id FROM articles WHERE id IN ({marks}) UNION "
+                    f"SELECT id FROM fetch_failures WHERE id IN ({marks}) AND attempts >= ?",
+                    [*chunk, *chunk, MAX_FETCH_ATTEMPTS],
+                )
+            )
+        return known
+
+    def retry_urls(self, source: str) -> list[str]:
+        """Article URLs of this source whose fetch failed and that are still worth retrying."""
+        rows = self.db.execute(
+            "SELECT url FROM fetch_failures WHERE source = ? AND attempts < ? "
+            "AND id NOT IN (SELECT id FROM articles) ORDER BY last_attempt_at",
+            [source, MAX_FETCH_ATTEMPTS],
+        )
+        return [row[0] for row in rows]
+
+    def save_article(self, article: Article) -> bool:
+        """Store an article; True when it is new. A repeat of a stored URL changes nothing.
+
+        The same text under another URL (a print view, a syndicated copy) is kept, so
+        its URL is not fetched again, but marked as a duplicate of the first.
+        """
+        with self.write():
+            original = self.db.execute(
+                "SELECT id FROM articles WHERE content_hash = ? AND id != ? "
+                "AND duplicate_of IS NULL ORDER BY rowid LIMIT 1",
+                [article.content_hash, article.id],
+            ).fetchone()
+            cursor = self.db.execute(
+                """INSERT INTO articles (id, source, url, canonical_url, title, text, language,
+                       published, author, content_hash, first_seen, duplicate_of)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO NOTHING""",
+                [
+                    article.id,
+                    article.source,
+                    article.url,
+                    article.canonical_url,
+                    article.title,
+                    article.text,
+                    article.language,
+                    iso(article.published),
+                    article.author,
+                    article.content_hash,
+                    iso(now()),
+                    original[0] if original else None,
+                ],
+            )
+            self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article.id])
+        return cursor.rowcount == 1 and original is None
+
+    def save_unextractable(
+        self, article_id: str, source: str, url: str, canonical_url: str, reason: str
+    ) -> None:
+        """Record a fetched page that had no article text, so it is neither lost nor refetched."""
+        with self.write():
+            self.db.execute(
+                """INSERT INTO articles (id, source, url, canonical_url, first_seen, extract_error)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING""",
+                [article_id, source, url, canonical_url, iso(now()), reason],
+            )
+            self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article_id])
+
+    def record_fetch_failure(self, article_id: str, source: str, url: str, error: str) -> None:
+        """Count a failed article fetch; it is retried on later crawls up to a limit."""
+        with self.write():
+            self.db.execute(
+                """INSERT INTO fetch_failures (id, source, url, attempts, last_error,
+                       last_attempt_at) VALUES (?, ?, ?, 1, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET attempts = attempts + 1,
+                       last_error = excluded.last_error,
+                       last_attempt_at = excluded.last_attempt_at""",
+                [article_id, source, url, error, iso(now())],
+            )
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+        return _stored(rows[0]) if rows else None
+
+    def articles(self, source: str | None = None) -> list[StoredArticle]:
+        """Every stored article (with text), oldest first."""
+        where, values = ("WHERE source = ?", [source]) if source is not None else ("", [])
+        query = f"SELECT * FROM articles {where} ORDER BY first_seen, rowid"
+        return [_stored(row) for row in self.db.query(query, values)]
+
+    def search(self, query: str, limit: int = 20) -> list[StoredArticle]:
+        """Full-text search. The query may use ``OR``, ``NOT``, ``"a phrase"`` and
+        ``prefix*``; every word is quoted (``fts_expression``), so no input is an FTS5
+        syntax error. All words must match otherwise."""
+        expression, terms, plain = fts_expression(query)
+        if not terms:
+            return []
+        ranked: dict[str, StoredArticle] = {}
+        plans = [("articles_fts", expression)]
+        # trigram needs every term to be at least three characters long
+        if all(len(term) >= 3 for term in terms):
+            plans.append(("articles_trigram", expression))
+        for table, match in plans:
+            for row in self.db.query(
+                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                           a.first_seen, snippet({table}, 1, '[', ']', '…', 12) AS snippet
+                    FROM {table} JOIN articles a ON a.rowid = {table}.rowid
+                    WHERE {table} MATCH ? AND a.duplicate_of IS NULL
+                    ORDER BY bm25({table}) LIMIT ?""",
+                [match, limit],
+            ):
+                ranked.setdefault(row["id"], _stored(row))
+        if len(ranked) < limit and plain:
+            # Short terms (two-character Chinese names such as 普京) escape both indexes.
+            where = " AND ".join("(a.title || ' ' || a.text) LIKE ?" for _ in terms)
+            for row in self.db.query(
+                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                           a.first_seen, substr(a.text, 1, 120) AS snippet
+                    FROM articles a WHERE a.extract_error IS NULL AND a.duplicate_of IS NULL
+                    AND {where}
+                    ORDER BY a.first_seen DESC LIMIT ?""",
+                [*(f"%{term}%" for term in terms), limit],
+            ):
+                ranked.setdefault(row["id"], _stored(row))
+        return list(ranked.values())[:limit]
+
+    # -- conditional GET ---------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Totals for `newsmon status`."""
+        row = self.db.execute(
+            "SELECT sum(extract_error IS NULL AND duplicate_of IS NULL), "
+            "sum(extract_error IS NOT NULL), sum(duplicate_of IS NOT NULL) FROM articles"
+        ).fetchone()
+        failures = self.db.execute(
+            "SELECT count(*) FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+        return {
+            "articles": row[0] or 0,
+            "unextractable": row[1] or 0,
+            "duplicates": row[2] or 0,
+            "fetch_failures": failures,
+        }
+
+    def unchecked_articles(self, topic: str) -> list[StoredArticle]:
+        """Articles with text not yet judged for a topic, in the order they were found."""
+        rows = self.db.query(
+            """SELECT a.* FROM articles a
+               LEFT JOIN article_checks c ON c.article_id = a.id AND c.topic = ?
+               WHERE c.article_id IS NULL AND a.extract_error IS NULL
+               ORDER BY a.first_seen, a.rowid""",
+            [topic],
+        )
+        return [_stored(row) for row in rows]
+
+    def is_checked(self, article_id: str, topic: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM article_checks WHERE article_id = ? AND topic = ?",
+                [article_id, topic],
+            ).fetchone()
+            is not None
+        )
+
+    def mark_checked(self, article_id: str, topic: str) -> None:
+        with self.write():
+            self.db.execute(
+                "INSERT OR IGNORE INTO article_checks (article_id, topic) VALUES (?, ?)",
+                [article_id, topic],
+            )

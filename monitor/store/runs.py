@@ -1,0 +1,179 @@
+"""Crawl runs and what they leave: each source's state, the HTTP validators that make
+re-reading an unchanged feed cost nothing, and the facts of a source's health."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from monitor.models import CrawlStats, SourceHealth, SourceState
+from monitor.store.schema import Connection, iso, now, parse
+
+
+def _run(row: dict[str, Any]) -> CrawlStats:
+    return CrawlStats(
+        source=row["source"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        finished_at=datetime.fromisoformat(row["finished_at"]),
+        pages=row["pages"],
+        articles_fetched=row["articles_fetched"],
+        new_articles=row["new_articles"],
+        errors=row["errors"],
+        error_messages=tuple(json.loads(row["error_messages"])),
+        outcome=row["outcome"],
+    )
+
+
+class RunStore(Connection):
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) last seen for a feed, sitemap or listing URL."""
+        for row in self.db.execute(
+            "SELECT etag, last_modified FROM validators WHERE url = ?", [url]
+        ):
+            return row[0], row[1]
+        return None, None
+
+    def save_validators(self, entries: dict[str, tuple[str | None, str | None]]) -> None:
+        with self.write():
+            for url, (etag, last_modified) in entries.items():
+                self.db.execute(
+                    """INSERT INTO validators (url, etag, last_modified, updated_at)
+                       VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET
+                       etag = excluded.etag, last_modified = excluded.last_modified,
+                       updated_at = excluded.updated_at""",
+                    [url, etag, last_modified, iso(now())],
+                )
+
+    # -- crawl runs and source state ----------------------------------------------
+
+    def record_crawl(self, stats: CrawlStats) -> int:
+        """Store a crawl run and update the source's state in one transaction; return the
+        number of consecutive failures before this run (to notice a change of state).
+
+        The run's ``outcome``: "failed" means the source could not be read or
+        its pages could not be stored; "interrupted" (a stop mid-crawl) changes neither the
+        last success nor the failure count, so the source is due again at the next start.
+        """
+        outcome = stats.outcome
+        with self.write():
+            before = self.db.execute(
+                "SELECT consecutive_failures FROM source_state WHERE source = ?", [stats.source]
+            ).fetchone()
+            self.db.execute(
+                """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
+                       articles_fetched, new_articles, errors, error_messages, outcome)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    stats.source,
+                    iso(stats.started_at),
+                    iso(stats.finished_at),
+                    stats.pages,
+                    stats.articles_fetched,
+                    stats.new_articles,
+                    stats.errors,
+                    json.dumps(list(stats.error_messages), ensure_ascii=False),
+                    outcome,
+                ],
+            )
+            last_error = stats.error_messages[0] if stats.error_messages else None
+            if outcome == "interrupted":
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at) VALUES (?, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at""",
+                    [stats.source, iso(stats.finished_at)],
+                )
+            elif outcome == "failed":
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at, consecutive_failures,
+                           last_error) VALUES (?, ?, 1, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at,
+                           consecutive_failures = consecutive_failures + 1,
+                           last_error = excluded.last_error""",
+                    [stats.source, iso(stats.finished_at), last_error],
+                )
+            else:
+                self.db.execute(
+                    """INSERT INTO source_state (source, last_run_at, last_success_at,
+                           consecutive_failures, last_error) VALUES (?, ?, ?, 0, ?)
+                       ON CONFLICT(source) DO UPDATE SET last_run_at = excluded.last_run_at,
+                           last_success_at = excluded.last_success_at,
+                           consecutive_failures = 0, last_error = excluded.last_error""",
+                    [stats.source, iso(stats.finished_at), iso(stats.finished_at), last_error],
+                )
+        return before[0] if before else 0
+
+    def source_state(self, source: str) -> SourceState:
+        state = next(
+            iter(self.db.query("SELECT * FROM source_state WHERE source = ?", [source])), {}
+        )
+        runs = list(
+            self.db.query(
+                "SELECT * FROM crawl_runs WHERE source = ? ORDER BY id DESC LIMIT 1", [source]
+            )
+        )
+        articles = self.db.execute(
+            "SELECT count(*) FROM articles WHERE source = ? AND extract_error IS NULL "
+            "AND duplicate_of IS NULL",
+            [source],
+        ).fetchone()[0]
+        events = self.db.execute(
+            "SELECT count(DISTINCT m.event_id) FROM matches m JOIN articles a "
+            "ON a.id = m.article_id WHERE a.source = ?",
+            [source],
+        ).fetchone()[0]
+        return SourceState(
+            source=source,
+            last_run_at=parse(state.get("last_run_at")),
+            last_success_at=parse(state.get("last_success_at")),
+            consecutive_failures=state.get("consecutive_failures", 0),
+            last_error=state.get("last_error"),
+            articles=articles,
+            events=events,
+            last_run=_run(runs[0]) if runs else None,
+        )
+
+    def productive_runs(self, source: str, since: datetime) -> tuple[list[datetime], int]:
+        """When the source's crawls since ``since`` found new articles (oldest first), and
+        how many crawls got an answer (pages) after the last of those."""
+        found = [
+            datetime.fromisoformat(row[0])
+            for row in self.db.execute(
+                "SELECT finished_at FROM crawl_runs WHERE source = ? AND new_articles > 0 "
+                "AND finished_at >= ? ORDER BY finished_at",
+                [source, iso(since)],
+            )
+        ]
+        answering = self.db.execute(
+            "SELECT count(*) FROM crawl_runs WHERE source = ? AND finished_at > ? AND pages > 0",
+            [source, iso(found[-1]) if found else iso(since)],
+        ).fetchone()[0]
+        return found, answering
+
+    def week_health(self, source: str, start: date, end: date) -> SourceHealth:
+        """How a source's crawls went from ``start`` to ``end`` (days, inclusive)."""
+        after, before = start.isoformat(), (end + timedelta(days=1)).isoformat()
+        runs, pages, new, errors = self.db.execute(
+            """SELECT count(*), coalesce(sum(pages), 0), coalesce(sum(new_articles), 0),
+                      coalesce(sum(errors), 0)
+               FROM crawl_runs WHERE source = ? AND started_at >= ? AND started_at < ?""",
+            [source, after, before],
+        ).fetchone()
+        state = self.source_state(source)
+        failing_since = None
+        if state.consecutive_failures:
+            first = self.db.execute(
+                "SELECT min(started_at) FROM crawl_runs WHERE source = ? AND started_at > ?",
+                [source, iso(state.last_success_at) or ""],
+            ).fetchone()[0]
+            failing_since = parse(first)
+        return SourceHealth(
+            name=source,
+            runs=runs,
+            pages=pages,
+            new_articles=new,
+            errors=errors,
+            last_success=state.last_success_at,
+            failing_since=failing_since,
+            last_error=state.last_error if state.consecutive_failures else None,
+        )

@@ -1,0 +1,253 @@
+"""The SQLite file and its schema: opening it, migrating it, and write transactions.
+
+Writes go through one connection in ``BEGIN IMMEDIATE`` transactions (a deferred BEGIN
+deadlocks under concurrent writers); every write is an idempotent
+upsert keyed by a stable id. The schema is applied by numbered migrations at open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from monitor.errors import StorageError
+
+migrations = Migrations("newsmon")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            canonical_url TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            language TEXT,
+            published TEXT,
+            author TEXT,
+            content_hash TEXT,
+            first_seen TEXT NOT NULL,
+            extract_error TEXT,
+            duplicate_of TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX articles_source ON articles(source, first_seen)")
+    db.execute("CREATE INDEX articles_hash ON articles(content_hash)")
+    # Two indexes over the same text: unicode61 finds words in space-separated
+    # languages, trigram finds substrings where there are no spaces (Chinese) and
+    # inflected forms (Путин in Путина).
+    for name, tokenize in (
+        ("articles_fts", "unicode61 remove_diacritics 2"),
+        ("articles_trigram", "trigram"),
+    ):
+        db.execute(
+            f"CREATE VIRTUAL TABLE {name} USING fts5(title, text, "
+            f"content='articles', content_rowid='rowid', tokenize='{tokenize}')"
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_ai AFTER INSERT ON articles BEGIN
+                INSERT INTO {name}(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+            END"""
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_ad AFTER DELETE ON articles BEGIN
+                INSERT INTO {name}({name}, rowid, title, text)
+                VALUES ('delete', old.rowid, old.title, old.text);
+            END"""
+        )
+        db.execute(
+            f"""CREATE TRIGGER {name}_au AFTER UPDATE ON articles BEGIN
+                INSERT INTO {name}({name}, rowid, title, text)
+                VALUES ('delete', old.rowid, old.title, old.text);
+                INSERT INTO {name}(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+            END"""
+        )
+    db.execute(
+        """CREATE TABLE fetch_failures (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            last_attempt_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE validators (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            articles_fetched INTEGER NOT NULL,
+            new_articles INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            error_messages TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX crawl_runs_source ON crawl_runs(source, started_at)")
+    db.execute(
+        """CREATE TABLE source_state (
+            source TEXT PRIMARY KEY,
+            last_run_at TEXT,
+            last_success_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )"""
+    )
+
+
+@migrations()
+def m002_events(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            participants TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            first_day TEXT NOT NULL,
+            last_day TEXT NOT NULL,
+            exact INTEGER NOT NULL DEFAULT 0,
+            first_article TEXT NOT NULL REFERENCES articles(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX events_days ON events(topic, first_day)")
+    db.execute(
+        """CREATE TABLE matches (
+            article_id TEXT NOT NULL REFERENCES articles(id),
+            topic TEXT NOT NULL,
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            score REAL NOT NULL,
+            kind TEXT NOT NULL,
+            day TEXT,
+            day_from_text INTEGER NOT NULL,
+            announcement INTEGER NOT NULL,
+            evidence TEXT NOT NULL,
+            near_duplicate_of TEXT,
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )"""
+    )
+    db.execute("CREATE INDEX matches_event ON matches(event_id)")
+    # Which articles have been judged for which topic, matched or not.
+    db.execute(
+        """CREATE TABLE article_checks (
+            article_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            PRIMARY KEY (article_id, topic)
+        )"""
+    )
+
+
+@migrations()
+def m003_outbox(db: Database) -> None:
+    # One row per message and channel; the unique key makes enqueueing idempotent, so a
+    # re-crawl or a rematch can never queue an event twice for one channel.
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            subject TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            event_id INTEGER REFERENCES events(id),
+            title TEXT,
+            body TEXT,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (subject, channel)
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
+
+
+@migrations()
+def m004_owners(db: Database) -> None:
+    # A message is claimed by one delivering process (a lease that expires, so a process
+    # that died mid-send does not hold it for ever) before it is sent.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+    # ok | failed | interrupted: an interrupted run is neither a success nor a failure.
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Connection:
+    """One SQLite file. Create one per thread; only one should write at a time."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self.db = Database(conn)
+            with self.write():
+                migrations.apply(self.db)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction, taken with BEGIN IMMEDIATE so writers queue instead of fail."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested: part of the enclosing transaction
+            yield
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite may already have rolled back (disk full): only roll back what is open.
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"database {self.path.name}: {exc}") from exc
+            raise
