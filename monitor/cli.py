@@ -85,6 +85,10 @@ class _Context:
         if self._config is None:
             self._config = load_config(self.config_path)
             _redact_logs(self._config)
+            # Topics are data too: a bad one is refused now, not at the first crawl.
+            from monitor.topic import load_topics
+
+            load_topics(self._config.topics)
         return self._config
 
     def config_or_defaults(self) -> Config:

@@ -415,10 +415,6 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_describe(exc)}") from None
-    # Topics are data too: a bad one is refused now, not at the first crawl.
-    from monitor.topic import load_topics
-
-    load_topics(config.topics)
     if not config.database.is_absolute():
         config = config.model_copy(update={"database": path.parent.resolve() / config.database})
     templates = config.notify.templates

@@ -13,6 +13,7 @@ however many languages and aliases it has. Phrases go through the same fold as a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
@@ -438,12 +439,21 @@ def _merge(base: Any, extra: Any) -> Any:
 
 
 def load_topics(entries: list[str | dict[str, Any]]) -> list[CompiledTopic]:
-    """Every topic of a config, compiled; duplicate names are refused.
+    """Every topic of a config, compiled once per process; duplicate names are refused.
 
     A topic that ``extends`` another replaces it: listing both would make every meeting
     two events and every alert two messages (the extension already matches all the base
     does). Distinct topics are distinct watches, and each names itself in its alerts.
     """
+    return list(_compiled(json.dumps(entries, sort_keys=True, default=str)))
+
+
+@cache
+def _compiled(key: str) -> tuple[CompiledTopic, ...]:
+    return tuple(_load_topics(json.loads(key)))
+
+
+def _load_topics(entries: list[str | dict[str, Any]]) -> list[CompiledTopic]:
     extended = {str(e["extends"]) for e in entries if isinstance(e, dict) and e.get("extends")}
     entries = [entry for entry in entries if _entry_name(entry) not in extended]
     topics = [compile_topic(load_topic(entry)) for entry in entries]
