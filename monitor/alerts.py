@@ -2,10 +2,10 @@
 at a time, with retries that survive restarts.
 
 Owns channel identities (the outbox stores a hash of each Apprise URL, never the URL),
-the rendering of alerts (Jinja2 templates; Markdown for chat, HTML for email, plain text
-elsewhere; every string from a page escaped), sending with one Apprise object per channel
-so a dead channel never sinks another, retry backoff, and the redaction of secrets from
-errors and logs. The queue itself lives in ``storage``.
+the format each channel is written in (Markdown for chat, HTML for email, plain text
+elsewhere), sending with one Apprise object per channel so a dead channel never sinks
+another, retry backoff, and the redaction of secrets from errors and logs. The queue
+itself lives in ``storage``; the messages are written by ``render``.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import TemplateError
 
-from monitor.digest import KIND_WORDS, day_span, markdown_escape, web_url
 from monitor.errors import ConfigError
 from monitor.redact import Redactor
+from monitor.render import render_alert
 from monitor.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -138,61 +138,6 @@ def channel_secrets(url: str) -> set[str]:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def template_environment(templates: Path | None) -> Environment:
-    loaders: list[Any] = [PackageLoader("monitor", "templates")]
-    if templates is not None:
-        loaders.insert(0, FileSystemLoader(str(templates)))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(["html.j2"], default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["md"] = markdown_escape
-    env.filters["web_url"] = web_url
-    return env
-
-
-_SUFFIX = {"markdown": "md", "html": "html", "text": "txt"}
-
-
-def render_alert(
-    event: dict[str, Any], fmt: str, templates: Path | None = None, purpose: str = "alert"
-) -> tuple[str, str]:
-    """Title and body of the message about one event, for one channel format."""
-    articles = event["articles"]
-    first = articles[0]
-    evidence: list[str] = []
-    for article in articles:
-        for phrase in article["evidence"]:
-            if phrase.lower() not in (e.lower() for e in evidence):
-                evidence.append(phrase)
-    days = day_span(date.fromisoformat(event["first_day"]), date.fromisoformat(event["last_day"]))
-    kind_words = KIND_WORDS.get(event["kind"], "meeting")
-    announced = bool(first["announcement"]) and all(a["announcement"] for a in articles)
-    title = f"{' – '.join(event['participants'])}: {kind_words}, {days}"
-    if purpose == "update":
-        title = f"Held: {title}"
-    elif announced:
-        title = f"Announced: {title}"
-    body = (
-        template_environment(templates)
-        .get_template(f"alert.{_SUFFIX[fmt]}.j2")
-        .render(
-            event=event,
-            first=first,
-            evidence=evidence[:8],
-            count=len(articles),
-            sources=sorted({a["source"] for a in articles}),
-            kind_words=kind_words,
-            day_text=days,
-            announced=announced,
-            purpose=purpose,
-        )
-    )
-    return title, body.strip()
-
-
 def _fit(title: str, body: str, limit: int) -> str:
     """Keep a message within the channel's size (Telegram takes 4096 characters)."""
     room = limit - len(title) - 8
@@ -298,6 +243,7 @@ def deliver_due(
             storage.give_up(message["id"], "the channel is no longer configured")
             dead += 1
             continue
+        error: str | None = None
         if message["event_id"] is not None:
             event = storage.event(message["event_id"])
             if event is None or not event["articles"]:
@@ -305,11 +251,17 @@ def deliver_due(
                 dead += 1
                 continue
             purpose = "update" if message["subject"].endswith(":held") else "alert"
-            title, body = render_alert(event, channel.format, templates, purpose)
+            try:
+                title, body = render_alert(event, channel.format, templates, purpose)
+            except TemplateError as problem:
+                # A mistake in an overriding template: a failed try like any other, so the
+                # alert still goes out once the template is fixed.
+                title, error = message["subject"], f"alert template: {problem}"
         else:
             title, body = message["title"], message["body"]
-        message_id = f"newsmon-{channel.key}-{message['subject']}"
-        error = send(channel, title, body, timeout=timeout, message_id=message_id)
+        if error is None:
+            message_id = f"newsmon-{channel.key}-{message['subject']}"
+            error = send(channel, title, body, timeout=timeout, message_id=message_id)
         if error is None:
             storage.mark_sent(message["id"])
             sent += 1

@@ -171,6 +171,7 @@ def test_email_alert_is_html_and_text_and_escapes_the_page(
 
 def test_markdown_alert_escapes_the_page() -> None:
     event = {
+        "topic": "china-russia-summit",
         "participants": ["Xi Jinping", "Vladimir Putin"],
         "kind": "video",
         "first_day": "2022-12-30",

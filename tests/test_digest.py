@@ -18,12 +18,11 @@ from monitor.digest import (
     DigestData,
     DigestEvent,
     SourceHealth,
-    day_span,
     last_complete_week,
     parse_week,
     render_digest,
-    web_url,
 )
+from monitor.render import day_span, web_url
 
 # -- ISO weeks -------------------------------------------------------------------------
 
