@@ -118,7 +118,7 @@ def last_complete_week(today: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-# -- page strings --------------------------------------------------------------------
+# -- page strings ----------------------------------------------------------------------
 
 
 def _clean(text: str, limit: int = 300) -> str:

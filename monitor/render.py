@@ -32,7 +32,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-FORMATS = ("markdown", "html", "text")
 _SUFFIX = {"markdown": "md", "html": "html", "text": "txt"}
 
 # -- words and dates -------------------------------------------------------------------
@@ -124,7 +123,7 @@ def _markdown_web_url(url: str) -> MarkdownSafe | None:
     return None if href is None else MarkdownSafe(href)
 
 
-def markdown_link(item: Any) -> MarkdownSafe:
+def _markdown_link(item: Any) -> MarkdownSafe:
     """The ``link`` filter: ``item.title`` linked to ``item.href``, or title and URL as
     text when there is no http(s) href (``item``: anything with title, url and href)."""
     if item.href is None:
@@ -155,7 +154,7 @@ _FILTERS: dict[str, dict[str, Callable[..., Any]]] = {
         "web_url": _markdown_web_url,
         "md": md,
         "join": _markdown_join,
-        "link": markdown_link,
+        "link": _markdown_link,
     },
     "text": {"web_url": web_url},
 }
@@ -166,8 +165,8 @@ def environment(fmt: str, templates: Path | None = None) -> Environment:
     """The Jinja2 environment for one output format ("markdown", "html" or "text").
 
     ``templates``: a directory whose files replace the built-in templates of
-    ``monitor/templates/`` file by file. Kept per (format, directory): the loaders notice a
-    changed template file by itself.
+    ``monitor/templates/`` file by file. Kept per (format, directory): Jinja reloads a
+    template whose file has changed since.
     """
     loaders: list[Any] = [PackageLoader("monitor", "templates")]
     if templates is not None:
