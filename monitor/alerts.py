@@ -2,10 +2,10 @@
 at a time, with retries that survive restarts.
 
 Owns channel identities (the outbox stores a hash of each Apprise URL, never the URL),
-the rendering of alerts (Jinja2 templates; Markdown for chat, HTML for email, plain text
-elsewhere; every string from a page escaped), sending with one Apprise object per channel
-so a dead channel never sinks another, retry backoff, and the redaction of secrets from
-errors and logs. The queue itself lives in ``storage``.
+the format each channel is written in (as its Apprise plugin declares it), sending with
+one Apprise object per channel so a dead channel never sinks another, retry backoff, and
+the redaction of secrets from errors and logs. The queue itself lives in ``storage``; the
+messages are written by ``render``.
 """
 
 from __future__ import annotations
@@ -20,46 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import TemplateError
 
-from monitor.digest import KIND_WORDS, day_span, markdown_escape, web_url
 from monitor.errors import ConfigError
-from monitor.models import Event
 from monitor.redact import Redactor
+from monitor.render import render_alert
 from monitor.store import Storage
 
 logger = logging.getLogger(__name__)
 
-# Chat services render Markdown; email renders HTML; anything else gets plain text.
-CHAT_SCHEMES = frozenset(
-    [
-        "tgram",
-        "discord",
-        "slack",
-        "matrix",
-        "matrixs",
-        "mmost",
-        "mmosts",
-        "rocket",
-        "rockets",
-        "msteams",
-        "zulip",
-        "guilded",
-        "revolt",
-        "signal",
-        "signals",
-        "whatsapp",
-        "ntfy",
-        "ntfys",
-        "gchat",
-        "lark",
-        "feishu",
-        "dingtalk",
-        "wxteams",
-    ]
-)
-EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email", "emails"})
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_LAST = timedelta(hours=6)
 
@@ -71,8 +42,7 @@ class Channel:
     key: str  # what the outbox stores: a hash of the URL
     url: str
     display: str  # the URL with its secrets masked, for logs and output
-    format: str  # "markdown", "html" or "text"
-    max_body: int
+    format: str  # what we write for it: "markdown", "html" or "text" (``channel_format``)
     secrets: frozenset[str] = frozenset()  # what Apprise masks in this URL
 
 
@@ -90,21 +60,55 @@ def load_channels(urls: Sequence[str], where: str) -> list[Channel]:
         if plugin is None:
             scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
             raise ConfigError(f"{where}[{index}]: not a usable Apprise URL ({scheme}://…)")
-        scheme = url.split("://", 1)[0].lower()
-        fmt = (
-            "html" if scheme in EMAIL_SCHEMES else "markdown" if scheme in CHAT_SCHEMES else "text"
-        )
         channels.append(
             Channel(
                 channel_key(url),
                 url,
                 plugin.url(privacy=True),
-                fmt,
-                plugin.body_maxlen,
+                channel_format(plugin),
                 frozenset(channel_secrets(url)),
             )
         )
     return channels
+
+
+def channel_format(plugin: Any) -> str:
+    """The format we write for a channel: the one its Apprise plugin declares.
+
+    That is the URL's ``?format=`` if it names one, else the plugin's own default (its
+    ``notify_format``, the first where it lists several) — with one preference of ours:
+    where that default is HTML but the plugin takes Markdown too (Telegram), Markdown.
+    Apprise truncates a body to the service's size as it is, markup included, and then
+    reduces the HTML to the service's few tags: of the 27 kB email digest, 361 characters
+    of Telegram's 4096 were left, against the whole Markdown digest.
+
+    What Apprise 2.3 declares (default first), what we write, and what the scheme list
+    this replaced said (tests/test_render.py checks Telegram, email, webhooks, ntfy,
+    Mattermost, Discord and Slack):
+
+    - ``tgram://``: html, markdown → markdown (old: markdown)
+    - ``mailto://``, ``mailtos://``: html, text → html (old: html)
+    - ``json://``, ``form://``, ``xml://``: text, html, markdown → text (old: text)
+    - ``ntfy://``: text → text (old: markdown)
+    - ``mmost://``: text → text (old: markdown)
+    - ``discord://``, ``matrix://``, ``guilded://``, ``lark://``, ``dingtalk://``: text
+      first, markdown too → text (old: markdown)
+    - ``slack://``: markdown, text; ``rocket://``, ``gchat://``, ``wxteams://``: markdown
+      → markdown (old: markdown)
+    - ``zulip://``, ``revolt://``, ``signal://``, ``whatsapp://``: text → text (old:
+      markdown); the old list's ``msteams``, ``email`` and ``emails`` are no Apprise scheme.
+
+    Apprise has no Markdown-to-text conversion, so the text-only services were sent our
+    Markdown's ``**`` and backslashes as they were (ntfy showed them). A URL's
+    ``?format=markdown`` chooses Markdown where a service renders it (ntfy then gets
+    Apprise's ``X-Markdown`` header; Discord, Matrix and Mattermost render Markdown).
+    """
+    import apprise
+
+    native = plugin.resolve_format()
+    if native == apprise.NotifyFormat.HTML:
+        native = plugin.resolve_format(apprise.NotifyFormat.MARKDOWN)
+    return str(native.value)
 
 
 def channel_secrets(url: str) -> set[str]:
@@ -136,70 +140,6 @@ def channel_secrets(url: str) -> set[str]:
     return found
 
 
-# -- rendering ---------------------------------------------------------------------------
-
-
-def template_environment(templates: Path | None) -> Environment:
-    loaders: list[Any] = [PackageLoader("monitor", "templates")]
-    if templates is not None:
-        loaders.insert(0, FileSystemLoader(str(templates)))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(["html.j2"], default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["md"] = markdown_escape
-    env.filters["web_url"] = web_url
-    return env
-
-
-_SUFFIX = {"markdown": "md", "html": "html", "text": "txt"}
-
-
-def render_alert(
-    event: Event, fmt: str, templates: Path | None = None, purpose: str = "alert"
-) -> tuple[str, str]:
-    """Title and body of the message about one event, for one channel format."""
-    articles = event.articles
-    first = articles[0]
-    evidence: list[str] = []
-    for article in articles:
-        for phrase in article.evidence:
-            if phrase.lower() not in (e.lower() for e in evidence):
-                evidence.append(phrase)
-    days = day_span(event.first_day, event.last_day)
-    kind_words = KIND_WORDS.get(event.kind, "meeting")
-    announced = event.announced_only
-    title = f"{' – '.join(event.participants)}: {kind_words}, {days}"
-    if purpose == "update":
-        title = f"Held: {title}"
-    elif announced:
-        title = f"Announced: {title}"
-    body = (
-        template_environment(templates)
-        .get_template(f"alert.{_SUFFIX[fmt]}.j2")
-        .render(
-            event=event,
-            first=first,
-            evidence=evidence[:8],
-            count=len(articles),
-            sources=sorted({a.source for a in articles}),
-            kind_words=kind_words,
-            day_text=days,
-            announced=announced,
-            purpose=purpose,
-        )
-    )
-    return title, body.strip()
-
-
-def _fit(title: str, body: str, limit: int) -> str:
-    """Keep a message within the channel's size (Telegram takes 4096 characters)."""
-    room = limit - len(title) - 8
-    return body if len(body) <= room else body[: max(0, room - 1)].rstrip() + "…"
-
-
 # -- sending -----------------------------------------------------------------------------
 
 
@@ -214,9 +154,12 @@ def send(
     """Send one message to one channel; None when it was accepted, else the reason.
 
     ``timeout`` replaces Apprise's 4 s read timeout: a receiver that accepts late must not
-    count as failed (it would be sent again every cycle). Where the plugin sends headers
-    (webhooks, email), ``message_id`` goes along as ``X-Newsmon-Message-Id`` (and
-    ``Idempotency-Key``) so the receiver can recognise a repeat.
+    count as failed (it would be sent again every cycle). A body longer than the service
+    takes is truncated by Apprise (``overflow=truncate``, unless the URL names its own
+    ``overflow``): one message per alert, so a retry never repeats half of a split one.
+    Where the plugin sends headers (webhooks, email), ``message_id`` goes along as
+    ``X-Newsmon-Message-Id`` (and ``Idempotency-Key``) so the receiver can recognise a
+    repeat.
     """
     import apprise
 
@@ -224,6 +167,8 @@ def send(
     if plugin is None:  # load_channels checked it; the URL cannot have changed
         return "not a usable Apprise URL"
     plugin.socket_read_timeout = plugin.socket_connect_timeout = timeout
+    if "overflow" not in parse_qs(urlsplit(channel.url).query):
+        plugin.overflow_mode = apprise.OverflowMode.TRUNCATE
     headers = getattr(plugin, "headers", None)
     if message_id and isinstance(headers, dict):
         headers["X-Newsmon-Message-Id"] = message_id
@@ -231,13 +176,8 @@ def send(
             headers["Idempotency-Key"] = message_id
     notifier = apprise.Apprise()
     notifier.add(plugin)
-    formats = {
-        "markdown": apprise.NotifyFormat.MARKDOWN,
-        "html": apprise.NotifyFormat.HTML,
-        "text": apprise.NotifyFormat.TEXT,
-    }
     result = notifier.notify(
-        title=title, body=_fit(title, body, channel.max_body), body_format=formats[channel.format]
+        title=title, body=body, body_format=apprise.NotifyFormat(channel.format)
     )
     if result:
         return None
@@ -299,6 +239,7 @@ def deliver_due(
             storage.give_up(message.id, "the channel is no longer configured")
             dead += 1
             continue
+        error: str | None = None
         if message.event_id is not None:
             event = storage.event(message.event_id)
             if event is None or not event.articles:
@@ -306,11 +247,17 @@ def deliver_due(
                 dead += 1
                 continue
             purpose = "update" if message.subject.endswith(":held") else "alert"
-            title, body = render_alert(event, channel.format, templates, purpose)
+            try:
+                title, body = render_alert(event, channel.format, templates, purpose)
+            except TemplateError as problem:
+                # A mistake in an overriding template: a failed try like any other, so the
+                # alert still goes out once the template is fixed.
+                title, error = message.subject, f"alert template: {problem}"
         else:
             title, body = message.title or "", message.body or ""
-        message_id = f"newsmon-{channel.key}-{message.subject}"
-        error = send(channel, title, body, timeout=timeout, message_id=message_id)
+        if error is None:
+            message_id = f"newsmon-{channel.key}-{message.subject}"
+            error = send(channel, title, body, timeout=timeout, message_id=message_id)
         if error is None:
             storage.mark_sent(message.id)
             sent += 1

@@ -1,21 +1,16 @@
 """The weekly digest, rendered (pure: a week's values in, subject and bodies out).
 
 Owns the digest's values (``DigestData`` and what it holds), ISO-week arithmetic, and
-the three renderings — HTML for email, Markdown for chat channels, plain text — made
-from the Jinja2 templates in ``monitor/templates/``. It must not query the database,
-read the config or send anything: the runner fills ``DigestData`` from the store and
-delivers the ``Digest``.
+the week prepared for display (``digest_view``: grouped, sorted, dates written out, page
+strings cleaned and shortened). It must not query the database, read the config or send
+anything: the runner fills ``DigestData`` from the store and delivers the ``Digest``.
+Writing it out — HTML for email, Markdown for chat channels, plain text — is
+``monitor.render``'s, with the templates in ``monitor/templates/``; there every string is
+escaped for its format by default, and only http(s) URLs become links.
 
-Every string that came from a page or a site (titles, source names, places, errors) is
-escaped for its format: the HTML template is autoescaped, and in the Markdown template
-*every* ``{{ … }}`` output is escaped (see ``markdown_escape``) unless it is a
-``MarkdownSafe`` made here, such as a link. Only http(s) URLs become links; any other
-URL is shown as text. Control and bidi-override characters are dropped from page strings
-so a title cannot break a line or reorder what is shown around it.
-
-Templates receive ``digest`` (a ``DigestView``: the week prepared for display — grouped,
-sorted, dates written out) and ``data`` (the ``DigestData`` as given). A directory passed
-to ``render_digest`` overrides the built-in templates file by file.
+Templates receive ``digest`` (a ``DigestView``) and ``data`` (the ``DigestData`` as
+given). A directory passed to ``render_digest`` overrides the built-in templates file by
+file.
 
 The counts a digest shows are made here from what it lists, so they cannot disagree with
 it: "N matched articles" is the number of articles listed under the events, and the chart
@@ -31,12 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
-
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
 from monitor.models import Event, EventArticle, SourceHealth
+from monitor.render import KIND_WORDS, day_span, format_day, render, strip_controls, web_url
 
 # -- the values the digest is made from ------------------------------------------------
 
@@ -87,64 +79,17 @@ def last_complete_week(today: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-# -- escaping and links ----------------------------------------------------------------
-
-
-class MarkdownSafe(str):
-    """Markdown built here from escaped parts: the Markdown template prints it as is."""
-
-
-# The characters that start Markdown syntax inline or at a line's start, plus `<`, `>`
-# and `&` (raw HTML, entities). `.` is left alone: it only matters after digits at a
-# line's start, where no page string is put, and escaping it litters dates.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>&#+\-!|~])")
-
-
-def markdown_escape(value: object) -> str:
-    """``value`` as Markdown text that renders literally (CommonMark, Apprise)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
-
-
-def _markdown_output(value: object) -> str:
-    """Jinja ``finalize`` for the Markdown template: escape all but ``MarkdownSafe``."""
-    return value if isinstance(value, MarkdownSafe) else markdown_escape(value)
-
-
-# Kept in URLs as they are; everything else (spaces, quotes, brackets, parentheses,
-# backslashes, non-ASCII) is percent-encoded, so a URL cannot end a Markdown link early.
-_URL_SAFE = "/:?#[]@!$&*+,;=%-._~"
-
-
-def web_url(url: str) -> str | None:
-    """``url`` ready for an href if it is an http(s) URL with a host, else None."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-        return None
-    return quote(urlunsplit(parts._replace(scheme=parts.scheme.lower())), safe=_URL_SAFE)
-
-
-# C0/C1 controls (line breaks included) become spaces; bidi embeddings, overrides and
-# isolates are dropped: they would reorder the text shown after a hostile title.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# -- page strings ----------------------------------------------------------------------
 
 
 def _clean(text: str, limit: int = 300) -> str:
-    text = " ".join(_BIDI.sub("", _CONTROL.sub(" ", text)).split())
+    """A page string for display: on one line, spaces collapsed, at most ``limit`` long."""
+    text = " ".join(strip_controls(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # -- words and dates -------------------------------------------------------------------
 
-KIND_WORDS = {
-    "in-person": "in-person meeting",
-    "video": "video call",
-    "phone": "phone call",
-    "unknown": "meeting",
-}
 LANGUAGES = {
     "en": "English",
     "ru": "Russian",
@@ -161,28 +106,12 @@ LANGUAGES = {
     "vi": "Vietnamese",
     "ms": "Malay",
 }
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def _day(day: date, year: bool = True) -> str:
-    """ "30 Dec 2022" (locale-free: the digest reads the same on every server)."""
-    text = f"{day.day} {_MONTHS[day.month - 1]}"
-    return f"{text} {day.year}" if year else text
-
-
-def day_span(first: date, last: date) -> str:
-    """ "30 Dec 2022", "20–22 Mar 2023", "30 Mar – 2 Apr 2023", "30 Dec 2022 – 2 Jan 2023"."""
-    if first == last:
-        return _day(first)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{_day(last)}"
-    return f"{_day(first, year=first.year != last.year)} – {_day(last)}"
 
 
 def _moment(moment: datetime, this_year: int) -> str:
     """ "1 Jan, 23:10 UTC" (the year only if not ``this_year``); naive: without a zone."""
-    text = f"{_day(moment.date(), year=moment.year != this_year)}, {moment:%H:%M}"
+    text = f"{format_day(moment.date(), year=moment.year != this_year)}, {moment:%H:%M}"
     zone = moment.tzname()
     return f"{text} {zone}" if zone else text
 
@@ -283,7 +212,7 @@ def _article_view(article: EventArticle, this_year: int) -> ArticleView:
         title=_clean(article.title) or "(untitled)",
         url=_clean(article.url, limit=500),
         href=web_url(article.url),
-        day=_day(published, year=published.year != this_year) if published else "",
+        day=format_day(published, year=published.year != this_year) if published else "",
         announcement=article.announcement,
     )
 
@@ -344,7 +273,7 @@ def _bars(start: date, articles: Iterable[EventArticle]) -> tuple[DayBar, ...]:
         bars.append(
             DayBar(
                 weekday=_WEEKDAYS[day.weekday()],
-                day=_day(day, year=False),
+                day=format_day(day, year=False),
                 count=count,
                 # A day with any match keeps a visible stub, however busy the week.
                 height=max(round(share * CHART_HEIGHT), 3) if count else 0,
@@ -410,27 +339,6 @@ def digest_view(data: DigestData) -> DigestView:
 # -- rendering -------------------------------------------------------------------------
 
 
-def _markdown_link(article: ArticleView) -> MarkdownSafe:
-    """The article's title linked to its URL, or title and URL as text if not http(s)."""
-    if article.href is None:
-        return MarkdownSafe(f"{markdown_escape(article.title)} ({markdown_escape(article.url)})")
-    return MarkdownSafe(f"[{markdown_escape(article.title)}]({article.href})")
-
-
-def _environment(templates: Path | None, **options: Any) -> Environment:
-    loaders: list[Any] = [PackageLoader("monitor", "templates")]
-    if templates is not None:
-        loaders.insert(0, FileSystemLoader(str(templates)))
-    return Environment(
-        loader=ChoiceLoader(loaders),
-        undefined=StrictUndefined,  # a typo in an overriding template fails loudly
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        **options,
-    )
-
-
 def render_digest(data: DigestData, templates: Path | None = None) -> Digest:
     """Subject and HTML, Markdown and text bodies of one week's digest.
 
@@ -442,13 +350,9 @@ def render_digest(data: DigestData, templates: Path | None = None) -> Digest:
         raise ValueError(f"digest templates: {templates} is not a directory")
     view = digest_view(data)
     context = {"digest": view, "data": data, "chart_height": CHART_HEIGHT}
-    html = _environment(templates, autoescape=True)
-    markdown = _environment(templates, finalize=_markdown_output)
-    markdown.filters["link"] = _markdown_link
-    text = _environment(templates)
     return Digest(
         subject=view.subject,
-        html=html.get_template("digest.html.j2").render(context),
-        markdown=markdown.get_template("digest.md.j2").render(context),
-        text=text.get_template("digest.txt.j2").render(context),
+        html=render("digest", "html", templates, context),
+        markdown=render("digest", "markdown", templates, context),
+        text=render("digest", "text", templates, context),
     )

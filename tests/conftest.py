@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from monitor.demo.mailbox import Mailbox, free_port
 from monitor.demo.replicas import ReplicaSites
 from monitor.events import Policy
-from monitor.models import Match
+from monitor.models import Event, EventArticle, Match
 from monitor.runner import file_match
 from monitor.store import Storage
 
@@ -132,3 +132,45 @@ def file_stored(
     filed = file_match(storage, article, match, policy or Policy(), datetime.now(UTC).date())
     assert filed is not None
     return filed
+
+
+def one_article_event(
+    title: str,
+    url: str,
+    *,
+    source: str = "wire",
+    language: str | None = "en",
+    evidence: tuple[str, ...] = ("Xi", "Putin"),
+    kind: str = "video",
+    day: date = date(2022, 12, 30),
+) -> Event:
+    """An event of one article, as the store gives it to an alert."""
+    stamp = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    article = EventArticle(
+        id="a1",
+        source=source,
+        url=url,
+        title=title,
+        language=language,
+        published=stamp,
+        first_seen=stamp,
+        score=0.9,
+        kind=kind,
+        day=day,
+        day_from_text=True,
+        announcement=False,
+        evidence=evidence,
+    )
+    return Event(
+        1,
+        "china-russia-summit",
+        ("Xi Jinping", "Vladimir Putin"),
+        kind,
+        day,
+        day,
+        True,
+        "a1",
+        stamp,
+        stamp,
+        (article,),
+    )

@@ -12,13 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import channel_secrets, deliver_due, load_channels, render_alert
+from monitor.alerts import channel_secrets, deliver_due, load_channels
 from monitor.demo.replicas import ReplicaSites
 from monitor.events import Policy
 from monitor.models import Article, Match, article_id
 from monitor.redact import Redactor
+from monitor.render import render_alert
 from monitor.store import Storage
-from tests.conftest import Mailbox, Receiver, file_stored, free_port, newsmon, write_config
+from tests.conftest import (
+    Mailbox,
+    Receiver,
+    file_stored,
+    free_port,
+    newsmon,
+    one_article_event,
+    write_config,
+)
 
 HOSTILE = "<script>alert(1)</script> [x](javascript:alert(1)) Xi & Putin"
 
@@ -172,22 +181,7 @@ def test_email_alert_is_html_and_text_and_escapes_the_page(
 
 
 def test_markdown_alert_escapes_the_page() -> None:
-    event = {
-        "participants": ["Xi Jinping", "Vladimir Putin"],
-        "kind": "video",
-        "first_day": "2022-12-30",
-        "last_day": "2022-12-30",
-        "articles": [
-            {
-                "title": HOSTILE,
-                "url": "javascript:alert(1)",
-                "source": "s",
-                "language": "en",
-                "announcement": 0,
-                "evidence": ["Xi", "Putin"],
-            }
-        ],
-    }
+    event = one_article_event(HOSTILE, "javascript:alert(1)", source="s")
     title, body = render_alert(event, "markdown")
     assert title == "Xi Jinping – Vladimir Putin: video call, 30 Dec 2022"
     assert "](javascript" not in body and "\\<script\\>" in body
@@ -276,23 +270,15 @@ def test_update_when_an_announced_event_is_reported_held(
     assert [post["title"].split(":")[0] for post in receiver.posts] == ["Announced", "Held"]
 
 
-KAZAN = {
-    "topic": "china-russia-summit",
-    "participants": ["Xi Jinping", "Vladimir Putin"],
-    "kind": "in-person",
-    "first_day": "2024-10-22",
-    "last_day": "2024-10-22",
-    "articles": [
-        {
-            "title": "习近平会见俄罗斯总统普京",
-            "url": "http://www.news.cn/20241022/c.html",
-            "source": "xinhua-zh",
-            "language": "zh",
-            "announcement": 0,
-            "evidence": ["习近平", "普京", "会见"],
-        }
-    ],
-}
+KAZAN = one_article_event(
+    "习近平会见俄罗斯总统普京",
+    "http://www.news.cn/20241022/c.html",
+    source="xinhua-zh",
+    language="zh",
+    evidence=("习近平", "普京", "会见"),
+    kind="in-person",
+    day=date(2024, 10, 22),
+)
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,12 @@ from monitor.digest import (
     CHART_BLOCKS,
     CHART_HEIGHT,
     DigestData,
-    day_span,
     last_complete_week,
     parse_week,
     render_digest,
-    web_url,
 )
 from monitor.models import Event, EventArticle, SourceHealth
+from monitor.render import day_span, web_url
 
 # -- ISO weeks -------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from monitor.alerts import Channel, load_channels
 from monitor.config import Config, Source, load_config
 from monitor.demo.mailbox import Mailbox
 from monitor.demo.replicas import ReplicaSite, ReplicaSites
-from monitor.digest import KIND_WORDS, day_span
 from monitor.matcher import Miss, why_not_matched
 from monitor.models import Event
+from monitor.render import KIND_WORDS, day_span
 from monitor.runner import (
     CycleReport,
     build_digest,
