@@ -16,14 +16,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from monitor.digest import (
-    DigestArticle,
-    DigestData,
-    DigestEvent,
-    SourceHealth,
-    parse_week,
-    render_digest,
-)
+from monitor.digest import DigestData, parse_week, render_digest
+from monitor.models import Event, EventArticle, SourceHealth
 
 WEEK = "2023-W11"
 OUT = Path(__file__).resolve().parent / "digest-sample.html"
@@ -32,20 +26,30 @@ PARTIES = ("Xi Jinping", "Vladimir Putin")
 
 def article(
     source: str, language: str, day: int, title: str, url: str, announcement: bool = False
-) -> DigestArticle:
-    day_of = date(2023, 3, day)
-    return DigestArticle(title, url, source, language, day_of, day_of, announcement)
+) -> EventArticle:
+    day_of = datetime(2023, 3, day, 9)
+    return EventArticle(
+        url, source, url, title, language, day_of, day_of, 0.9, "video", day_of.date(), True,
+        announcement, (),
+    )
 
 
-STATE_VISIT = DigestEvent(
-    id=42,
-    topic="china-russia-summit",
-    participants=PARTIES,
-    kind="in-person",
-    first_day=date(2023, 3, 20),
-    last_day=date(2023, 3, 22),
-    place="Moscow",
-    articles=(
+def event(
+    event_id: int, kind: str, first_day: date, last_day: date, *articles: EventArticle
+) -> Event:
+    made = datetime(2023, 3, 19, tzinfo=UTC)
+    return Event(
+        event_id, "china-russia-summit", PARTIES, kind, first_day, last_day, True,
+        articles[0].id, made, made, articles,
+    )  # fmt: skip
+
+
+STATE_VISIT = event(
+    42,
+    "in-person",
+    date(2023, 3, 20),
+    date(2023, 3, 22),
+    *(
         article(
             "kremlin-en",
             "en",
@@ -89,15 +93,12 @@ STATE_VISIT = DigestEvent(
     ),
 )
 
-VIDEO_CALL = DigestEvent(
-    id=41,
-    topic="china-russia-summit",
-    participants=PARTIES,
-    kind="video",
-    first_day=date(2023, 3, 14),
-    last_day=date(2023, 3, 14),
-    place=None,
-    articles=(
+VIDEO_CALL = event(
+    41,
+    "video",
+    date(2023, 3, 14),
+    date(2023, 3, 14),
+    *(
         article(
             "kremlin-en",
             "en",
@@ -166,16 +167,13 @@ VIDEO_CALL = DigestEvent(
     ),
 )
 
-NEW_YEAR_CALL = DigestEvent(
-    id=12,
-    topic="china-russia-summit",
-    participants=PARTIES,
-    kind="video",
-    first_day=date(2022, 12, 30),
-    last_day=date(2022, 12, 30),
-    place=None,
-    articles=tuple(
-        replace(a, published=date(2022, 12, 30))
+NEW_YEAR_CALL = event(
+    12,
+    "video",
+    date(2022, 12, 30),
+    date(2022, 12, 30),
+    *(
+        replace(a, published=datetime(2022, 12, 30, 9))
         for a in (
             article(
                 "andalpost",

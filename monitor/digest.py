@@ -152,7 +152,6 @@ class EventView:
     participants: str  # "Xi Jinping – Vladimir Putin"
     kind: str  # "video call"
     when: str  # "20–22 Mar 2023"
-    place: str | None
     announced: bool  # every article announces it: the meeting is still to come
     count: int
     languages: tuple[LanguageGroup, ...]  # by name; unknown last
@@ -252,7 +251,6 @@ def _event_view(event: Event, this_year: int) -> EventView:
         participants=" – ".join(_clean(p) for p in event.participants),
         kind=KIND_WORDS.get(event.kind, "meeting"),
         when=day_span(event.first_day, event.last_day),
-        place=None,
         announced=event.announced_only,
         count=len(event.articles),
         languages=_languages(event.articles, this_year),
