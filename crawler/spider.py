@@ -156,7 +156,7 @@ class SourceSpider(scrapy.Spider):
     def _entry_request(self, url: str, kind: str, conditional: bool = True) -> scrapy.Request:
         etag, last_modified = self.storage.validators(url) if conditional else (None, None)
         target = self._without_userinfo(url)
-        # max-age=0: no cache on the way may answer for the site (PITFALLS.md).
+        # max-age=0: no cache on the way may answer for the site (docs/pitfalls.md).
         headers = {"Cache-Control": "max-age=0", **self._headers(target)}
         if etag:
             headers["If-None-Match"] = etag

@@ -69,7 +69,7 @@ def _redact_logs(config: Config) -> None:
     redactor = Redactor(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
-    # Apprise and urllib3 print bot tokens at DEBUG (PITFALLS.md).
+    # Apprise and urllib3 print bot tokens at DEBUG (docs/pitfalls.md).
     for name in ("apprise", "urllib3"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
 

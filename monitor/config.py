@@ -1,4 +1,4 @@
-"""Reads config.yaml once, at the edge, into typed objects (the contract is in DESIGN.md).
+"""Reads config.yaml once, at the edge, into typed objects (the keys are documented in the README).
 
 Unknown keys and bad values fail here with the key's path; ``${VAR}`` is taken from
 the environment (an unset variable is an error naming it); relative paths are
@@ -120,7 +120,7 @@ class Source(_Strict):
     every: Duration = Field(timedelta(minutes=15), description="poll interval")
     language: str | None = Field(None, description="language hint (ISO 639-1)")
     crawl: SourcePoliteness = Field(default_factory=SourcePoliteness)
-    # DESIGN.md lets a source override the politeness keys directly as well.
+    # A source may override the politeness keys directly as well (see the README).
     delay: float | None = Field(None, ge=0)
     concurrency_per_host: int | None = Field(None, ge=1, le=32)
     obey_robots: bool | None = None

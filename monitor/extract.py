@@ -206,7 +206,7 @@ def extract_document(
         tree,
         url=url,
         with_metadata=True,
-        include_comments=False,  # the one option that measurably helps (PITFALLS.md)
+        include_comments=False,  # the one option that measurably helps (docs/pitfalls.md)
         fast=True,  # same F1, ~1.4x faster, less memory
         deduplicate=False,  # its process-global cache drops repeat pages in a daemon
     )

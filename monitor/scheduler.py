@@ -3,7 +3,7 @@ alerts and sends the weekly digest, until SIGTERM or SIGINT.
 
 Scrapy needs Twisted's asyncio reactor, which runs once per process, so the daemon runs
 it for good and schedules coroutine jobs with APScheduler's AsyncIOScheduler on the same
-loop (PITFALLS.md: TwistedScheduler would install the wrong reactor). Jobs are rebuilt
+loop (docs/pitfalls.md: TwistedScheduler would install the wrong reactor). Jobs are rebuilt
 from the config at every start, never pickled: a source overdue according to the last
 success stored in our database runs at once. CPU-heavy matching and blocking delivery
 run in worker threads, each with its own database connection; one lock keeps matching

@@ -97,7 +97,7 @@ def test_str_and_bytes_give_the_same_document() -> None:
 
 
 def test_repeated_extraction_is_stable() -> None:
-    # trafilatura's deduplicate=True dropped the 4th extraction of a page (PITFALLS.md).
+    # trafilatura's deduplicate=True dropped the 4th extraction of a page (docs/pitfalls.md).
     raw = (DATA / "andalpost_wordpress.html").read_bytes()
     first = extract_document(raw, "http://127.0.0.1:8765/x/")
     assert all(extract_document(raw, "http://127.0.0.1:8765/x/") == first for _ in range(5))

@@ -32,7 +32,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[bytes] = []
-        # aiosmtpd's Controller cannot take port 0 (PITFALLS.md): pick a free port first.
+        # aiosmtpd's Controller cannot take port 0 (docs/pitfalls.md): pick a free port first.
         self.port = free_port()
         self.controller = Controller(_Keep(self.messages), hostname="127.0.0.1", port=self.port)
 
