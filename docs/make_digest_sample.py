@@ -29,8 +29,19 @@ def article(
 ) -> EventArticle:
     day_of = datetime(2023, 3, day, 9)
     return EventArticle(
-        url, source, url, title, language, day_of, day_of, 0.9, "video", day_of.date(), True,
-        announcement, (),
+        url,
+        source,
+        url,
+        title,
+        language,
+        day_of,
+        day_of,
+        0.9,
+        "video",
+        day_of.date(),
+        True,
+        announcement,
+        (),
     )
 
 

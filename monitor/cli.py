@@ -303,7 +303,7 @@ def _documents(
 ) -> Iterator[tuple[str, Document]]:
     """Each input read and extracted; one that cannot be is reported (on stderr, and as
     an error line in JSON mode), added to ``failed``, and the rest go on."""
-    from monitor.runner import read_document
+    from monitor.inputs import read_document
 
     for item in inputs:
         try:

@@ -1,4 +1,5 @@
-"""The jobs that the CLI and the daemon both run: a crawl cycle over some sources.
+"""The jobs that the CLI and the daemon both run: a crawl cycle over some sources, the
+matching that follows it, delivery, the digest.
 
 Only this module drives the crawler. Scrapy runs on Twisted's asyncio reactor,
 which can be started once per process: ``run_once`` starts it for a CLI command,
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -20,10 +19,10 @@ from typing import Any, TypeVar
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
 from monitor.digest import Digest, DigestData, last_complete_week, parse_week, render_digest
-from monitor.errors import ExtractError, FetchError, Interrupted, StorageError
+from monitor.errors import Interrupted, StorageError
 from monitor.events import Policy, decide, meeting_day
 from monitor.health import QUIET_HISTORY, notices, quiet_since
-from monitor.models import CrawlStats, Document, Match, StoredArticle
+from monitor.models import CrawlStats, Match, StoredArticle
 from monitor.redact import Redactor
 from monitor.store import Storage
 from monitor.topic import CompiledTopic, load_topics
@@ -83,7 +82,7 @@ async def crawl_sources(
         try:
             storage.save_validators(report.complete_validators())
             failures_before = storage.record_crawl(stats)
-            _health_notice(storage, source, stats, failures_before, notify)
+            queue_health_notices(storage, source, stats, failures_before, notify)
         except StorageError as exc:
             # Disk full or locked: nothing of this run could be recorded, and no validator
             # was saved, so the next cycle reads everything again.
@@ -114,7 +113,7 @@ def _log_run(stats: CrawlStats) -> None:
         logger.info("%s (source failing: %s)", line, first)
 
 
-def _health_notice(
+def queue_health_notices(
     storage: Storage,
     source: Source,
     stats: CrawlStats,
@@ -361,92 +360,3 @@ def rematch(config: Config) -> MatchReport:
         report = match_and_queue(storage, config, channels)
         storage.drop_empty_events()
     return report
-
-
-# Pages named on the command line (extract, check) are read with these limits.
-_INPUT_MAX_BYTES = 16 * 1024 * 1024
-_INPUT_TIMEOUT = 30
-_INPUT_MAX_REDIRECTS = 5  # as the crawl's REDIRECT_MAX_TIMES
-
-
-class _OnHostRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only on the named URL's own host (host:port), the crawl's rule
-    (crawler.middlewares.HostFence) for the pages a user names: the host typed is
-    trusted, but a Location header must not lead newsmon to another host or port, such
-    as an internal service on the same machine, and have it print what that says.
-
-    urllib rather than Scrapy: Scrapy's reactor starts once per process, and these
-    commands read one input at a time, between extractions.
-    """
-
-    max_redirections = _INPUT_MAX_REDIRECTS
-
-    def __init__(self, url: str) -> None:
-        from crawler.urls import host_of
-
-        self.url = url
-        self.hosts = frozenset({host_of(url)})
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        from crawler.urls import on_hosts
-
-        if not on_hosts(newurl, self.hosts):
-            fp.close()
-            raise FetchError(
-                f"cannot fetch {self.url}: it redirects off its host, to {newurl} "
-                "(newsmon follows a redirect only on the host named)"
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def read_input(path_or_url: str) -> tuple[bytes, str | None, str | None]:
-    """The bytes of a file or of a URL named on the command line, the URL that answered
-    (None for a file) and its Content-Type header."""
-    if path_or_url.startswith(("http://", "https://")):
-        request = urllib.request.Request(path_or_url, headers={"User-Agent": "newsmon/0.1"})
-        opener = urllib.request.build_opener(_OnHostRedirects(path_or_url))
-        try:
-            with opener.open(request, timeout=_INPUT_TIMEOUT) as response:
-                body = response.read(_INPUT_MAX_BYTES + 1)
-                final_url = response.geturl()
-                content_type = response.headers.get("Content-Type")
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise FetchError(f"cannot fetch {path_or_url}: {exc}") from None
-        if len(body) > _INPUT_MAX_BYTES:
-            raise FetchError(f"{path_or_url} is larger than {_INPUT_MAX_BYTES} bytes")
-        return body, final_url, content_type
-    try:
-        with open(path_or_url, "rb") as stream:
-            body = stream.read(_INPUT_MAX_BYTES + 1)
-    except OSError as exc:
-        raise FetchError(f"cannot read {path_or_url}: {exc.strerror or exc}") from None
-    if len(body) > _INPUT_MAX_BYTES:
-        raise FetchError(f"{path_or_url} is larger than {_INPUT_MAX_BYTES} bytes")
-    return body, None, None
-
-
-def read_document(path_or_url: str) -> Document:
-    """Extract one page or plain-text article named on the command line."""
-    from monitor.extract import extract_document, extract_text
-
-    body, url, content_type = read_input(path_or_url)
-    if b"\x00" in body[:8192]:
-        raise ExtractError("binary", f"{path_or_url} is not an HTML page or a text file")
-    if url is None and not _looks_like_html(body):
-        return extract_text(body.decode("utf-8", errors="replace"))
-    return extract_document(body, url=url, content_type=content_type)
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:2048].lstrip().lower()
-    return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<meta")) or (
-        b"<p" in head or b"<div" in head
-    )
