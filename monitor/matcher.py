@@ -208,6 +208,9 @@ class Evidence:
     date: DateMention | None
     talks: bool  # the sentence has a talks, video or phone word, not only a visit
     date_near: bool  # the date is written close to the meeting word
+    # the meeting word nearest the date is one of talks, not of travel: "arrived on Monday
+    # evening before holding talks" dates the arrival
+    talks_dated: bool
     held: bool  # talks reported in the past tense ("held talks"): the meeting took place
 
 
@@ -575,6 +578,10 @@ class _Judge:
         future_date = when is not None and self.published is not None and when.day > self.published
         announcement = future_date or self._future_tense(sentence, trigger)
         talks = [h for h in live if h.group not in ("in_person", "greeting")]
+        nearest = None
+        if when is not None and live:
+            at = Hit("", when.start + sentence.start, when.end + sentence.start, "")
+            nearest = min(live, key=lambda h: _distance(h, at))
         return Evidence(
             sentence=sentence.index,
             weight=weight,
@@ -584,6 +591,7 @@ class _Judge:
             announcement=announcement,
             talks=bool(talks),
             date_near=date_near,
+            talks_dated=nearest is not None and nearest.group not in ("in_person", "greeting"),
             date=when,
             held=not announcement and any(self._past_tense(sentence, h) for h in talks),
         )
@@ -933,7 +941,8 @@ def _meeting_day(
             # first day ("7–10 May"; not the parade's day further along the sentence)
             candidates = [e for e in strong if e.talks and e.date_near] or strong
         else:
-            candidates = [e for e in strong if e.talks]
+            talks = [e for e in strong if e.talks]
+            candidates = [e for e in talks if e.talks_dated] or talks
         days = [e.date for e in candidates if e.date is not None]
         return min(days, key=lambda m: m.day) if days else first
     vague = [e.date for e in ranked if e.date is not None]
