@@ -52,6 +52,7 @@ from monitor.dates import (
     find_months,
     new_article,
     that_day,
+    written_days,
 )
 from monitor.models import Match
 from monitor.normalize import fold
@@ -679,7 +680,7 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
     for sentence in sentences:
         if sentence.has("announce") or sentence.caption:
             continue  # an announced date lies ahead of the article; a photo's, behind it
-        days += [m.day for m in find_dates(sentence.text, None) if m.has_year]
+        days += written_days(sentence.text)
     return max(days, default=None)
 
 
