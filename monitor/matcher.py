@@ -135,8 +135,12 @@ _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
+# Each match starts at its stop (or its first line break), which the sentence keeps: a
+# pattern that starts with a character class lets the engine skip to the next one, five
+# times faster than testing a look-behind at every character.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])|(?<=[。！？])[”’」』]*|\n+"
+    r"[.!?。！？\n](?:(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])"
+    r"|(?<=[。！？])[”’」』]*|(?<=\n)\n*)"
 )
 # A full stop after one of these, an initial ("V. Putin", "В. В. Путин") or a dotted
 # abbreviation ("U.S.", "т.е.") ends no sentence: "on Sept. 15", "12 дек. в Пекине",
@@ -219,9 +223,11 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     position = 0
     captions = _captions(text)
     for match in _SENTENCE_END.finditer(text + "\n"):
-        if not match.group().startswith("\n") and _abbreviated(text, match.start()):
+        stop = match.group()[0] != "\n"  # the sentence keeps its stop, not a line break
+        end = match.start() + stop
+        if not match.group().startswith("\n", stop) and _abbreviated(text, end):
             continue
-        chunk = text[position : match.start()]
+        chunk = text[position:end]
         if chunk.strip():
             caption = next((kind for a, b, kind in captions if a <= position < b), "")
             sentences.append(Sentence(len(sentences), offset + position, chunk, caption=caption))
