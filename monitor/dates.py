@@ -76,6 +76,8 @@ def written_days(text: str) -> list[date]:
     ``find_dates(text, None)``, found without reading the words. Without a reference no
     date in words resolves, and one that joins a full date ("Friday, 30 December 2022")
     only widens its span."""
+    if not _HAS_YEAR(text):  # a full date writes its year in digits ("2022", "2022年")
+        return []
     found = [_EXPLICIT[1][m.lastgroup or ""](m, None, text) for m in _matches(text, False)]
     return [hit.mention.day for hit in found if hit is not None and hit.mention.has_year]
 
@@ -706,6 +708,7 @@ def _pick(alternatives: dict[str, str], *names: str) -> dict[str, str]:
 
 
 _HAS_DIGIT = re.compile(r"\d").search
+_HAS_YEAR = re.compile(r"(?:19|20)\d\d").search
 _EXPLICIT = (
     _compile(
         _pick(_EXPLICIT_ALTERNATIVES, "wdp", "xdm", "xmd", "dm", "md"),
