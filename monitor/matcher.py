@@ -295,8 +295,11 @@ class _Judge:
         self.reference = _dateline(sentences, published) or published or self.now
         # With no full date anywhere, the latest year it names still dates the article:
         # "launched in December 2019" is a recollection in a text that also names 2024.
-        years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
-        self.latest_year = self.now.year if self.now else max(years, default=None)
+        if self.now:
+            self.latest_year: int | None = self.now.year
+        else:
+            years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
+            self.latest_year = max(years, default=None)
         self.future_forms = topic.announcement_forms
         self.past_forms = topic.report_forms
         # Why sentences with a meeting word and a party were turned down, only when asked:
