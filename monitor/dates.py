@@ -69,6 +69,7 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
 def new_article() -> None:
     _find_dates.cache_clear()
     _matches.cache_clear()
+    _find_months.cache_clear()
 
 
 def written_days(text: str) -> list[date]:
@@ -741,6 +742,12 @@ _MONTH_ONLY = re.compile(
 
 def find_months(text: str) -> list[tuple[int, int]]:
     """(month, offset) of months named on their own, outside any full date."""
+    return list(_find_months(text))
+
+
+# Asked again for each meeting word of a sentence; emptied with the mentions at each article.
+@lru_cache(maxsize=1024)
+def _find_months(text: str) -> tuple[tuple[int, int], ...]:
     taken = [(m.start, m.end) for m in find_dates(text, _NO_REFERENCE)]
     months = []
     for m in _MONTH_ONLY.finditer(text):
@@ -753,4 +760,4 @@ def find_months(text: str) -> list[tuple[int, int]]:
             months.append((_MONTH_ONLY_WORDS[word.lower()], m.start()))
         else:
             months.append((int(m.group(2)), m.start()))
-    return months
+    return tuple(months)
