@@ -429,6 +429,10 @@ class _Judge:
         return bool(self.party_hits(sentence, party))
 
     def evidence(self, sentence: Sentence) -> Evidence | None:
+        if not self.explain and not sentence.has(*TRIGGERS):
+            # Evidence needs a meeting word: most sentences have none. (Explaining, a
+            # written message between the parties is a miss to report even without one.)
+            return None
         for hit in sentence.hits:
             if hit.group == "negation":
                 self.turn_down(sentence, "denial", f"denied or in doubt ({hit.text})")
