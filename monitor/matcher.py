@@ -133,7 +133,10 @@ _ARCHIVE = re.compile(
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
-_YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
+# A year, 1950–2049, not inside a longer number. It starts with a character class (the
+# look-behind for a digit before it comes last) so the engine skips to the next 1 or 2:
+# three times faster than a leading look-behind tried at every character.
+_YEAR = re.compile(r"[12](?:(?<=1)9[5-9]|(?<=2)0[0-4])\d(?!\d)(?<!\d\d\d\d\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
 # Each match starts at its stop (or its first line break), which the sentence keeps: a
 # pattern that starts with a character class lets the engine skip to the next one, five
