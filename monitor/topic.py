@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 import yaml
@@ -163,9 +163,11 @@ _ENDINGS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One phrase found in a text: its group (party0, talks, negation…) and where."""
+class Hit(NamedTuple):
+    """One phrase found in a text: its group (party0, talks, negation…) and where.
+
+    A named tuple, not a frozen dataclass: an article makes thousands, and the matcher
+    compares and hashes them; a tuple is made, hashed and compared three times faster."""
 
     group: str
     start: int
