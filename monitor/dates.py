@@ -61,25 +61,33 @@ def find_dates(text: str, reference: date | None) -> list[DateMention]:
 
 
 # The matcher asks about the same sentence several times while it weighs an article
-# (its latest date, each meeting word's date, a neighbour's announced day): the mentions
-# are frozen values, so a cache answers the repeats. The matcher empties it at each new
-# article (``new_article``), so it never grows, and a benchmark that repeats the same
-# texts measures the work of new ones.
+# (its latest date, each meeting word's date, a neighbour's announced day, the months it
+# names), against different references: the regex matches do not depend on the
+# reference and the mentions are frozen values, so caches answer the repeats. The matcher
+# empties them at each new article (``new_article``), so they never grow, and a benchmark
+# that repeats the same texts measures the work of new ones.
 def new_article() -> None:
     _find_dates.cache_clear()
+    _matches.cache_clear()
+    _find_months.cache_clear()
+
+
+def written_days(text: str) -> list[date]:
+    """The days of the full dates, year written, in ``text``: those of
+    ``find_dates(text, None)``, found without reading the words. Without a reference no
+    date in words resolves, and one that joins a full date ("Friday, 30 December 2022")
+    only widens its span."""
+    if not _HAS_YEAR(text):  # a full date writes its year in digits ("2022", "2022年")
+        return []
+    found = [_EXPLICIT[1][m.lastgroup or ""](m, None, text) for m in _matches(text, False)]
+    return [hit.mention.day for hit in found if hit is not None and hit.mention.has_year]
 
 
 @lru_cache(maxsize=1024)
 def _find_dates(text: str, reference: date | None) -> tuple[DateMention, ...]:
-    # Matching lower-cased text without IGNORECASE is about twice as fast.
-    low = text.lower()
-    if len(low) != len(text):  # "İ" lowers to two characters: keep the offsets
-        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    hits: list[_Hit] = []
-    if _HAS_DIGIT(text):
-        hits.extend(_scan(_EXPLICIT, text, low, reference))
+    hits = _scan(_EXPLICIT, text, reference)
     taken = [(hit.mention.start, hit.mention.end) for hit in hits]
-    for hit in _scan(_WORDS, text, low, reference):
+    for hit in _scan(_WORDS, text, reference):
         # "本月" in "本月20日" or "Jumat" in "Jumat (30/12)" is already part of an explicit date.
         if not any(hit.mention.start < end and start < hit.mention.end for start, end in taken):
             hits.append(hit)
@@ -146,16 +154,29 @@ _Handler = Callable[[re.Match[str], date | None, str], _Hit | None]
 
 
 def _scan(
-    family: tuple[re.Pattern[str], dict[str, _Handler]], text: str, low: str, ref: date | None
+    family: tuple[re.Pattern[str], dict[str, _Handler]], text: str, ref: date | None
 ) -> list[_Hit]:
-    pattern, handlers = family
+    handlers = family[1]
     hits = []
-    for m in pattern.finditer(low):
+    for m in _matches(text, family is _WORDS):
         # Each alternative is wrapped in one named group, which closes last.
         hit = handlers[m.lastgroup or ""](m, ref, text)
         if hit is not None:
             hits.append(hit)
     return hits
+
+
+@lru_cache(maxsize=1024)
+def _matches(text: str, words: bool) -> tuple[re.Match[str], ...]:
+    """The matches of the dates in words (or the explicit dates, tried only where there is
+    a digit) in the lower-cased sentence."""
+    if not words and not _HAS_DIGIT(text):
+        return ()
+    # Matching lower-cased text without IGNORECASE is about twice as fast.
+    low = text.lower()
+    if len(low) != len(text):  # "İ" lowers to two characters: keep the offsets
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return tuple((_WORDS if words else _EXPLICIT)[0].finditer(low))
 
 
 # A gap that may separate a weekday from its date: "Friday, December 30", "Jumat (30/12)",
@@ -688,6 +709,7 @@ def _pick(alternatives: dict[str, str], *names: str) -> dict[str, str]:
 
 
 _HAS_DIGIT = re.compile(r"\d").search
+_HAS_YEAR = re.compile(r"(?:19|20)\d\d").search
 _EXPLICIT = (
     _compile(
         _pick(_EXPLICIT_ALTERNATIVES, "wdp", "xdm", "xmd", "dm", "md"),
@@ -720,6 +742,12 @@ _MONTH_ONLY = re.compile(
 
 def find_months(text: str) -> list[tuple[int, int]]:
     """(month, offset) of months named on their own, outside any full date."""
+    return list(_find_months(text))
+
+
+# Asked again for each meeting word of a sentence; emptied with the mentions at each article.
+@lru_cache(maxsize=1024)
+def _find_months(text: str) -> tuple[tuple[int, int], ...]:
     taken = [(m.start, m.end) for m in find_dates(text, _NO_REFERENCE)]
     months = []
     for m in _MONTH_ONLY.finditer(text):
@@ -732,4 +760,4 @@ def find_months(text: str) -> list[tuple[int, int]]:
             months.append((_MONTH_ONLY_WORDS[word.lower()], m.start()))
         else:
             months.append((int(m.group(2)), m.start()))
-    return months
+    return tuple(months)

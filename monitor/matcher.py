@@ -52,6 +52,7 @@ from monitor.dates import (
     find_months,
     new_article,
     that_day,
+    written_days,
 )
 from monitor.models import Match
 from monitor.normalize import fold
@@ -132,10 +133,17 @@ _ARCHIVE = re.compile(
 _LOCATION = re.compile(r"\b(?:in|at|в|во|di)\s+[A-ZА-ЯЁ]")
 _PARENTHESIS = re.compile(r"\([^()]*\)|（[^（）]*）")
 _NAME_WORD = re.compile(r"\b[A-ZА-ЯЁ]")
-_YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
+# A year, 1950–2049, not inside a longer number. It starts with a character class (the
+# look-behind for a digit before it comes last) so the engine skips to the next 1 or 2:
+# three times faster than a leading look-behind tried at every character.
+_YEAR = re.compile(r"[12](?:(?<=1)9[5-9]|(?<=2)0[0-4])\d(?!\d)(?<!\d\d\d\d\d)")
 # Sentence ends: . ! ? followed by space and a capital, quote or digit; CJK stops; lines.
+# Each match starts at its stop (or its first line break), which the sentence keeps: a
+# pattern that starts with a character class lets the engine skip to the next one, five
+# times faster than testing a look-behind at every character.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])|(?<=[。！？])[”’」』]*|\n+"
+    r"[.!?。！？\n](?:(?<=[.!?])[\"'»”’)]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9\u3400-\u9fff])"
+    r"|(?<=[。！？])[”’」』]*|(?<=\n)\n*)"
 )
 # A full stop after one of these, an initial ("V. Putin", "В. В. Путин") or a dotted
 # abbreviation ("U.S.", "т.е.") ends no sentence: "on Sept. 15", "12 дек. в Пекине",
@@ -208,6 +216,9 @@ class Evidence:
     date: DateMention | None
     talks: bool  # the sentence has a talks, video or phone word, not only a visit
     date_near: bool  # the date is written close to the meeting word
+    # the meeting word nearest the date is one of talks, not of travel: "arrived on Monday
+    # evening before holding talks" dates the arrival
+    talks_dated: bool
     held: bool  # talks reported in the past tense ("held talks"): the meeting took place
 
 
@@ -218,9 +229,11 @@ def split_sentences(title: str, text: str) -> list[Sentence]:
     position = 0
     captions = _captions(text)
     for match in _SENTENCE_END.finditer(text + "\n"):
-        if not match.group().startswith("\n") and _abbreviated(text, match.start()):
+        stop = match.group()[0] != "\n"  # the sentence keeps its stop, not a line break
+        end = match.start() + stop
+        if not match.group().startswith("\n", stop) and _abbreviated(text, end):
             continue
-        chunk = text[position : match.start()]
+        chunk = text[position:end]
         if chunk.strip():
             caption = next((kind for a, b, kind in captions if a <= position < b), "")
             sentences.append(Sentence(len(sentences), offset + position, chunk, caption=caption))
@@ -288,8 +301,11 @@ class _Judge:
         self.reference = _dateline(sentences, published) or published or self.now
         # With no full date anywhere, the latest year it names still dates the article:
         # "launched in December 2019" is a recollection in a text that also names 2024.
-        years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
-        self.latest_year = self.now.year if self.now else max(years, default=None)
+        if self.now:
+            self.latest_year: int | None = self.now.year
+        else:
+            years = [int(y) for s in sentences for y in _YEAR.findall(s.text)]
+            self.latest_year = max(years, default=None)
         self.future_forms = topic.announcement_forms
         self.past_forms = topic.report_forms
         # Why sentences with a meeting word and a party were turned down, only when asked:
@@ -419,6 +435,10 @@ class _Judge:
         return bool(self.party_hits(sentence, party))
 
     def evidence(self, sentence: Sentence) -> Evidence | None:
+        if not self.explain and not sentence.has(*TRIGGERS):
+            # Evidence needs a meeting word: most sentences have none. (Explaining, a
+            # written message between the parties is a miss to report even without one.)
+            return None
         for hit in sentence.hits:
             if hit.group == "negation":
                 self.turn_down(sentence, "denial", f"denied or in doubt ({hit.text})")
@@ -575,6 +595,10 @@ class _Judge:
         future_date = when is not None and self.published is not None and when.day > self.published
         announcement = future_date or self._future_tense(sentence, trigger)
         talks = [h for h in live if h.group not in ("in_person", "greeting")]
+        nearest = None
+        if when is not None and live:
+            at = Hit("", when.start + sentence.start, when.end + sentence.start, "")
+            nearest = min(live, key=lambda h: _distance(h, at))
         return Evidence(
             sentence=sentence.index,
             weight=weight,
@@ -584,6 +608,7 @@ class _Judge:
             announcement=announcement,
             talks=bool(talks),
             date_near=date_near,
+            talks_dated=nearest is not None and nearest.group not in ("in_person", "greeting"),
             date=when,
             held=not announcement and any(self._past_tense(sentence, h) for h in talks),
         )
@@ -679,7 +704,7 @@ def _latest_date(sentences: list[Sentence], published: date | None) -> date | No
     for sentence in sentences:
         if sentence.has("announce") or sentence.caption:
             continue  # an announced date lies ahead of the article; a photo's, behind it
-        days += [m.day for m in find_dates(sentence.text, None) if m.has_year]
+        days += written_days(sentence.text)
     return max(days, default=None)
 
 
@@ -933,7 +958,8 @@ def _meeting_day(
             # first day ("7–10 May"; not the parade's day further along the sentence)
             candidates = [e for e in strong if e.talks and e.date_near] or strong
         else:
-            candidates = [e for e in strong if e.talks]
+            talks = [e for e in strong if e.talks]
+            candidates = [e for e in talks if e.talks_dated] or talks
         days = [e.date for e in candidates if e.date is not None]
         return min(days, key=lambda m: m.day) if days else first
     vague = [e.date for e in ranked if e.date is not None]

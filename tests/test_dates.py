@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.dates import DateMention, find_dateline, find_dates, that_day
+from monitor.dates import DateMention, find_dateline, find_dates, that_day, written_days
 
 CASES: dict[str, dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "dates.yaml").read_text(encoding="utf-8")
@@ -53,6 +53,13 @@ def test_mentions_are_ordered_and_disjoint(case: dict[str, Any]) -> None:
         assert (
             sentence[mention.start : mention.end].strip() == sentence[mention.start : mention.end]
         )
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_written_days_are_the_dated_mentions_without_a_reference(case: dict[str, Any]) -> None:
+    sentence = case["sentence"]
+    days = [m.day for m in find_dates(sentence, None) if m.has_year]
+    assert written_days(sentence) == days
 
 
 @pytest.mark.parametrize(
