@@ -23,6 +23,7 @@ from w3lib.url import safe_url_string
 
 from monitor.errors import FetchError
 from monitor.models import Hints
+from monitor.text import language_code
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
                     title=(entry.get("title") or "").strip() or None,
                     published=_feed_date(entry),
                     author=entry.get("author") or None,
-                    language=language.split("-")[0].lower() if language else None,
+                    language=language_code(language),
                 ),
             )
         )
@@ -152,7 +153,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
                 Hints(
                     title=fields.get("title") or None,
                     published=published,
-                    language=language.split("-")[0].lower() if language else None,
+                    language=language_code(language),
                 ),
             )
         )

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from monitor.models import Event, EventArticle, SourceHealth
 from monitor.render import KIND_WORDS, day_span, format_day, render, strip_controls, web_url
+from monitor.text import language_code
 
 # -- the values the digest is made from ------------------------------------------------
 
@@ -220,7 +221,7 @@ def _languages(articles: Iterable[EventArticle], this_year: int) -> tuple[Langua
     by_language: dict[str | None, dict[str, list[EventArticle]]] = {}
     for article in articles:
         # "zh-CN" and "zh-TW" are both Chinese here.
-        language = re.split("[-_]", article.language.lower())[0] if article.language else None
+        language = language_code(article.language)
         by_language.setdefault(language, {}).setdefault(_clean(article.source), []).append(article)
     groups = []
     for code, by_source in by_language.items():

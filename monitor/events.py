@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from monitor.models import Event, EventArticle, Match, StoredArticle
-from monitor.normalize import CJK
+from monitor.text import CJK
 
 # How far a match's date may lie outside an event's dates and still be that event: a
 # state visit spans days, and a date taken from the article (not the text) can lag.

@@ -53,6 +53,7 @@ from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
+from monitor.text import language_code
 
 __all__ = ["content_hash", "extract", "extract_document", "extract_text"]
 
@@ -175,7 +176,6 @@ _LANGUAGE_FOLD = {"wuu": "zh", "yue": "zh", "arz": "ar", "ary": "ar", "uzs": "uz
 # gives the second a fair share, take the second. Indonesian news outnumbers Malay by far
 # (a short Andalpost paragraph scores ms 0.52 / id 0.48); long Malay text still scores ms.
 _CLOSE_CALLS = {"ms": "id"}
-_LEGACY_CODES = {"in": "id", "iw": "he", "ji": "yi", "nb": "no"}
 _LANGID_SAMPLE = 3000  # characters; more costs time and changes nothing
 _LANGID_MIN_CHARS = 30  # below this the text alone does not decide
 _LANGID_MIN_CONFIDENCE = 0.5
@@ -245,8 +245,8 @@ def extract_document(
         text=text,
         language=_language(
             f"{title}\n{text}",
-            _language_code(tree.get("lang") or metas.get("og:locale")),
-            _language_code(hints.language),
+            language_code(tree.get("lang") or metas.get("og:locale")),
+            language_code(hints.language),
         ),
         published=published,
         author=author.strip() if author else None,
@@ -571,15 +571,6 @@ def _date_in_text(text: str) -> datetime | None:
 def _identifier() -> LanguageIdentifier:
     # Loaded on first use (~0.9 s), not at import: the CLI imports this module lazily too.
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def _language_code(tag: str | None) -> str | None:
-    """The primary subtag as ISO 639-1 ("id-ID" → "id", "zh_CN" → "zh"), else None."""
-    if not tag:
-        return None
-    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
-    primary = _LEGACY_CODES.get(primary, primary)
-    return primary if re.fullmatch(r"[a-z]{2}", primary) else None
 
 
 def _language(text: str, declared: str | None, hinted: str | None) -> str | None:

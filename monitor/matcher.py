@@ -56,6 +56,7 @@ from monitor.dates import (
 )
 from monitor.models import Match
 from monitor.normalize import fold
+from monitor.text import CJK
 from monitor.topic import TRIGGERS, CompiledTopic, Hit
 
 # How much one piece of evidence counts, by where it is (noisy-or: 1 - Π(1 - w)).
@@ -112,7 +113,6 @@ _KIND_OF_TRIGGER = {
 # official below the heads of state (Lavrov, Wang Yi), whose meeting is not a summit.
 _OTHERS = ("other", "minister")
 _NAMED = ("both", "the_two", "leaders")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?，、；：。！？()（）]")
 _RELATIVE = re.compile(
     r"\s*(?:where|when|which|who|during which|где|когда|котор\w+|во время которого|"
@@ -354,7 +354,7 @@ class _Judge:
         marker in between governs instead ("Putin, who will fly on to Harbin, held talks")."""
         if trigger.text.lower() in self.future_forms:
             return True
-        reach = TENSE_REACH_CJK if _CJK.search(sentence.text) else TENSE_REACH
+        reach = TENSE_REACH_CJK if CJK.search(sentence.text) else TENSE_REACH
         return any(
             h.group == "announce"
             and 0 <= trigger.start - h.end <= reach
@@ -368,7 +368,7 @@ class _Judge:
         meeting word that is itself a past form ("met", "встретились")."""
         if trigger.text.lower() in self.past_forms:
             return True
-        reach = TENSE_REACH_CJK if _CJK.search(sentence.text) else TENSE_REACH
+        reach = TENSE_REACH_CJK if CJK.search(sentence.text) else TENSE_REACH
         for hit in sentence.hits:
             if hit.group != "report":
                 continue
@@ -424,7 +424,7 @@ class _Judge:
     ) -> tuple[str, str, int]:
         """Why a meeting word lacks a party: someone else's meeting ("Xi met Biden"), or
         the party is just not there; the first is the stronger reason."""
-        cjk = bool(_CJK.search(sentence.text))
+        cjk = bool(CJK.search(sentence.text))
         near = [h for h in others if _distance(trigger, h) <= (WINDOW_CJK if cjk else WINDOW)]
         if near:
             return (*_someone(trigger, near, cjk), 0)
@@ -465,7 +465,7 @@ class _Judge:
                 sentence, "message", "written message, not a meeting", needs_trigger=not between
             )
             return None  # a written message, unless it was said on a call
-        cjk = bool(_CJK.search(sentence.text))
+        cjk = bool(CJK.search(sentence.text))
         window = WINDOW_CJK if cjk else WINDOW
         # A summit is a rival only to the meeting word nearest it ("joined the summit by
         # video"), never a counterpart who makes "the two leaders" ambiguous.
@@ -567,7 +567,7 @@ class _Judge:
             key=lambda m: _distance(local_trigger, Hit("", m.start, m.end, "")),
             default=None,
         )
-        reach = DATE_REACH_CJK if _CJK.search(sentence.text) else DATE_REACH
+        reach = DATE_REACH_CJK if CJK.search(sentence.text) else DATE_REACH
         date_near = when is not None and (
             _distance(local_trigger, Hit("", when.start, when.end, "")) <= reach
         )
@@ -622,7 +622,7 @@ def _clear(sentence: Sentence, trigger: Hit, phrases: list[Hit], weak: bool) -> 
         return False
     if not all(h.group.startswith("party") or h.group == "both" for h in phrases):
         return False
-    cjk = bool(_CJK.search(sentence.text))
+    cjk = bool(CJK.search(sentence.text))
     if _tight_pair(phrases, [], cjk):
         return True
     reach = 2 * (ADJACENT_CJK if cjk else ADJACENT)
@@ -891,7 +891,7 @@ def _title_factor(title: Sentence, evidence: list[Evidence], parties: int) -> fl
     asides, unless the title itself is evidence."""
     if any(e.sentence == 0 for e in evidence):
         return 1.0
-    cjk = bool(_CJK.search(title.text))
+    cjk = bool(CJK.search(title.text))
     hedges = [h for h in title.hits if h.group == "hedge"]
     triggers = [h for h in title.hits if h.group in TRIGGERS]
     if (title.has("negation") and triggers) or any(

@@ -16,13 +16,11 @@ text belong to the folded text, and so do the phrases a match quotes as evidence
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import opencc
 
-# Han ideographs (with extension A and the compatibility block) and Japanese kana.
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+from monitor.text import CJK
 
 
 @cache

@@ -45,6 +45,7 @@ LAYERS = {
     # values
     "monitor.models": 0,
     "monitor.errors": 0,
+    "monitor.text": 0,
     # pure: text and data in, decisions out
     "monitor.normalize": 1,
     "monitor.redact": 1,
