@@ -136,3 +136,32 @@ def test_dead_messages_show_the_masked_channel(tmp_path: Path, crawl: Callable) 
     assert report.delivery.dead == 1, report.delivery
     status = invoke("status", config=path).stdout
     assert "dead: event:1 to json://user:" in status and "s3cret-pw" not in status
+
+
+def test_crawl_summary_says_why_a_source_failed_or_erred(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines `newsmon crawl` prints from a cycle's report (the cycles themselves are
+    tested in test_crawl; here no reactor is started)."""
+    from datetime import UTC, datetime
+
+    from monitor import runner
+    from monitor.alerts import DeliveryReport
+    from monitor.models import CrawlStats
+
+    moment = datetime(2024, 5, 16, tzinfo=UTC)
+    crawls = [
+        CrawlStats("down", moment, moment, 0, 0, 0, 1, ("feed x: HTTP 503",), "failed"),
+        CrawlStats("shaky", moment, moment, 5, 4, 4, 1, ("feed y: not a readable feed",), "ok"),
+    ]
+    report = runner.CycleReport(crawls, runner.MatchReport(4, 2, (1,)), DeliveryReport(1, 2, 3))
+    monkeypatch.setattr(runner, "crawl_cycle", lambda config, names: report)
+    run = invoke("crawl", config=config)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "down: 0 pages, 0 articles fetched, 0 new, 1 errors, 0.0 s — FAILED: feed x: HTTP 503",
+        "shaky: 5 pages, 4 articles fetched, 4 new, 1 errors, 0.0 s — first error: feed y: "
+        "not a readable feed",
+        "matching: 4 articles checked, 2 matched, 1 new events",
+        "alerts: 1 sent, 2 to retry, 3 given up",
+    ]
