@@ -12,8 +12,8 @@ install: $(BIN)/newsmon
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-$(BIN)/newsmon: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+$(BIN)/newsmon: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 demo: install

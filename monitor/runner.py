@@ -312,10 +312,17 @@ def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
         crawls = run_once(
             lambda: crawl_sources(config, sources, storage, runner, notify=keys), runner.stop
         )
-        matching = match_and_queue(storage, config, channels)
-        return CycleReport(crawls, matching, deliver(storage, config, ignore_backoff=True))
+        return after_crawl(storage, config, crawls)
     finally:
         storage.close()
+
+
+def after_crawl(storage: Storage, config: Config, crawls: list[CrawlStats]) -> CycleReport:
+    """What follows a crawl the user asked for: match, queue alerts, deliver everything
+    undelivered with the backoff waived."""
+    channels, _ = all_channels(config)
+    matching = match_and_queue(storage, config, channels)
+    return CycleReport(crawls, matching, deliver(storage, config, ignore_backoff=True))
 
 
 def build_digest(config: Config, week: str | None = None) -> Digest:

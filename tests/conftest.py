@@ -1,13 +1,25 @@
-"""Shared fixtures: the bundled replica sites on 127.0.0.1 and a way to run `newsmon`."""
+"""Shared fixtures: the bundled replica sites on 127.0.0.1 and three ways to run newsmon.
+
+- ``newsmon(...)``: the real command line in a fresh process. Only where the process is
+  what is tested (a crawl's or the daemon's output, exit code and signals, two processes
+  on one database): each costs a second or more of start-up.
+- ``invoke(...)``: the same entry point (``monitor.cli.main``) in this process, for
+  commands that do not start Scrapy's reactor (status, events, search, check, digest…).
+- the ``crawl`` fixture: ``runner.crawl_cycle`` in this process, on a reactor that runs
+  for the whole session on a thread of its own (Scrapy's reactor cannot be restarted).
+"""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,10 +53,108 @@ def newsmon(*args: str, config: Path | None = None, timeout: float = 120) -> Run
     return Run(done.returncode, done.stdout, done.stderr)
 
 
-@pytest.fixture
-def sites() -> Iterator[ReplicaSites]:
+def invoke(*args: str, config: Path | None = None) -> Run:
+    """Run ``newsmon ARGS`` in this process through the console-script entry point, with
+    its exit code, stdout and stderr. Not for ``crawl``, ``run`` or ``demo``: they start
+    the reactor, which runs once per process."""
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    argv = ["newsmon", *(["--config", str(config)] if config is not None else []), *args]
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_levels = {name: logging.getLogger(name).level for name in _CLI_LOGGERS}
+    code: Any = 0
+    with CliRunner().isolation() as (out, err, _):
+        saved_argv, sys.argv = sys.argv, argv
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            sys.argv = saved_argv
+            # The CLI configures logging for its process: give pytest's back.
+            for handler in list(root.handlers):
+                root.removeHandler(handler)
+            for handler in saved_handlers:
+                root.addHandler(handler)
+            root.setLevel(saved_level)
+            for name, level in saved_levels.items():
+                logging.getLogger(name).setLevel(level)
+        stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    returncode = code if isinstance(code, int) else 0 if code is None else 1
+    return Run(returncode, stdout, stderr)
+
+
+# The loggers whose levels the CLI sets (monitor.cli._setup_logging, _redact_logs).
+_CLI_LOGGERS = ("scrapy", "apscheduler", "twisted", "py.warnings", "apprise", "urllib3")
+
+
+@pytest.fixture(scope="session")
+def reactor() -> Iterator[Any]:
+    """Twisted's asyncio reactor, running on its own thread until the session ends."""
+    from monitor.runner import asyncio_reactor
+
+    running = asyncio_reactor()
+    thread = threading.Thread(
+        target=running.run, kwargs={"installSignalHandlers": False}, name="reactor", daemon=True
+    )
+    thread.start()
+    yield running
+    running.callFromThread(running.stop)
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def crawl(reactor: Any) -> Callable[..., Any]:
+    """``crawl(config_path, *names)``: what ``newsmon crawl [--source NAME…]`` does
+    (``runner.crawl_cycle``: the crawl, then ``runner.after_crawl``), in this process, on
+    the session's reactor; returns the ``CycleReport`` whose numbers the command prints."""
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet.threads import blockingCallFromThread
+
+    from monitor.config import load_config
+    from monitor.runner import CycleReport, after_crawl, all_channels, crawl_sources, crawler_runner
+    from monitor.store import Storage
+
+    def run(config_path: Path, *names: str) -> CycleReport:
+        config = load_config(config_path)
+        sources = [config.source(name) for name in names] if names else list(config.sources)
+        channels, _ = all_channels(config)
+        keys = [channel.key for channel in channels]
+
+        async def job() -> Any:
+            # The crawl's own connection, opened and closed on the reactor's thread.
+            storage = Storage(config.database)
+            try:
+                return await crawl_sources(
+                    config, sources, storage, crawler_runner(config), notify=keys
+                )
+            finally:
+                storage.close()
+
+        crawls = blockingCallFromThread(reactor, lambda: deferred_from_coro(job()))
+        with Storage(config.database) as storage:
+            return after_crawl(storage, config, crawls)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def _replicas() -> Iterator[ReplicaSites]:
     with ReplicaSites() as running:
         yield running
+
+
+@pytest.fixture
+def sites(_replicas: ReplicaSites) -> Iterator[ReplicaSites]:
+    """The bundled replicas (started once per session), as shipped for every test."""
+    for site in _replicas:
+        site.reset()
+    yield _replicas
+    for site in _replicas:
+        site.reset()
 
 
 def write_config(sites: ReplicaSites, directory: Path, **extra: object) -> Path:
@@ -94,7 +204,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # polled every 50 ms, not 500: stopping the server must not cost the test 0.5 s
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property

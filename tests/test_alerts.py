@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from monitor.events import Policy
 from monitor.models import Article, Match, article_id
 from monitor.redact import Redactor
 from monitor.render import render_alert
+from monitor.runner import CycleReport
 from monitor.store import Storage
 from tests.conftest import (
     Mailbox,
     Receiver,
     file_stored,
     free_port,
+    invoke,
     newsmon,
     one_article_event,
     write_config,
@@ -67,19 +70,24 @@ def stored_event(
     return event_id
 
 
-# -- end to end, through the command line --------------------------------------------------
+# -- end to end: crawl cycles (in process, as `newsmon crawl` runs them) and commands -------
 
 
 def alert_config(sites: ReplicaSites, tmp_path: Path, *urls: str, max_age: int | str = 0) -> Path:
     return write_config(sites, tmp_path, notify={"alerts": list(urls), "max_age": max_age})
 
 
+def sent_retry_dead(report: CycleReport) -> tuple[int, int, int]:
+    """What `newsmon crawl` prints as "alerts: N sent, N to retry, N given up"."""
+    return report.delivery.sent, report.delivery.failed, report.delivery.dead
+
+
 def test_each_meeting_is_alerted_once_across_crawls(
-    sites: ReplicaSites, tmp_path: Path, receiver: Receiver
+    sites: ReplicaSites, tmp_path: Path, receiver: Receiver, crawl: Callable
 ) -> None:
     config = alert_config(sites, tmp_path, receiver.url)
-    first = newsmon("crawl", config=config)
-    assert "alerts: 4 sent, 0 to retry, 0 given up" in first.stdout, first.stdout + first.stderr
+    first = crawl(config)
+    assert sent_retry_dead(first) == (4, 0, 0), first.delivery
     titles = sorted(post["title"] for post in receiver.posts)
     assert titles == [
         "Xi Jinping – Vladimir Putin: in-person meeting, 16 May 2024",
@@ -90,27 +98,27 @@ def test_each_meeting_is_alerted_once_across_crawls(
     body = next(p["message"] for p in receiver.posts if "video call" in p["title"])
     assert "Evidence:" in body and "http://127.0.0.1:" in body
     assert "Articles so far: 4 from andalpost, kremlin-en, kremlin-ru, xinhua-zh" in body
-    again = newsmon("crawl", config=config)
-    assert "alerts: 0 sent" in again.stdout
-    assert newsmon("rematch", config=config).returncode == 0
-    assert "alerts: 0 sent" in newsmon("crawl", config=config).stdout
+    assert crawl(config).delivery.sent == 0
+    assert invoke("rematch", config=config).returncode == 0
+    assert crawl(config).delivery.sent == 0
     assert len(receiver.posts) == 4
 
 
 def test_alert_held_back_by_a_failing_receiver_arrives_once(
-    sites: ReplicaSites, tmp_path: Path
+    sites: ReplicaSites, tmp_path: Path, crawl: Callable
 ) -> None:
     receiver = Receiver(failures=2 * 4)  # every alert fails on the first two crawls
     try:
         config = alert_config(sites, tmp_path, receiver.url)
-        first = newsmon("crawl", config=config)
-        assert "alerts: 0 sent, 4 to retry" in first.stdout, first.stdout
-        status = newsmon("status", config=config).stdout
+        first = crawl(config)
+        assert sent_retry_dead(first) == (0, 4, 0), first.delivery
+        status = invoke("status", config=config).stdout
         assert "alerts: 4 pending (4 retrying)" in status
-        # each crawl is a new process: a restart between failure and recovery
-        assert "alerts: 0 sent, 4 to retry" in newsmon("crawl", config=config).stdout
-        assert "alerts: 4 sent" in newsmon("crawl", config=config).stdout
-        assert "alerts: 0 sent" in newsmon("crawl", config=config).stdout
+        # each cycle reads the config, the channels and the database afresh: what is
+        # pending lives in the database only, as across a restart
+        assert sent_retry_dead(crawl(config)) == (0, 4, 0)
+        assert crawl(config).delivery.sent == 4
+        assert crawl(config).delivery.sent == 0
         assert len(receiver.posts) == 4
         assert len({post["title"] for post in receiver.posts}) == 4
     finally:
@@ -122,29 +130,31 @@ def test_dead_channel_does_not_block_the_others(
 ) -> None:
     dead = f"json://user:Sup3rSecretPw@127.0.0.1:{free_port()}/hook"
     config = alert_config(sites, tmp_path, dead, receiver.url)
-    run = newsmon("-vv", "crawl", config=config)
+    # a real process: what is tested is what its -vv logging shows
+    # every meeting has a kremlin-en article: one source gives the 4 events
+    run = newsmon("-vv", "crawl", "--source", "kremlin-en", config=config)
     assert "alerts: 4 sent, 4 to retry" in run.stdout
     assert len(receiver.posts) == 4
-    status = newsmon("status", config=config)
+    status = invoke("status", config=config)
     for output in (run.stdout, run.stderr, status.stdout, status.stderr):
         assert "Sup3rSecretPw" not in output
 
 
 def test_old_events_are_stored_but_not_alerted(
-    sites: ReplicaSites, tmp_path: Path, receiver: Receiver
+    sites: ReplicaSites, tmp_path: Path, receiver: Receiver, crawl: Callable
 ) -> None:
     config = alert_config(sites, tmp_path, receiver.url, max_age="14d")
-    run = newsmon("crawl", "--source", "kremlin-en", config=config)
-    assert "alerts: 0 sent" in run.stdout and "new events" in run.stdout
+    run = crawl(config, "kremlin-en")
+    assert run.delivery.sent == 0 and run.matching.new_events
     assert receiver.posts == []
-    assert newsmon("events", config=config).stdout.count("Xi Jinping – Vladimir Putin") >= 3
+    assert invoke("events", config=config).stdout.count("Xi Jinping – Vladimir Putin") >= 3
 
 
 def test_notify_test_reports_each_channel_masked(tmp_path: Path, receiver: Receiver) -> None:
     config = tmp_path / "config.yaml"
     closed = f"json://bob:Hunter2Secret@127.0.0.1:{free_port()}/x"
     config.write_text(json.dumps({"notify": {"alerts": [receiver.url], "digest": [closed]}}))
-    run = newsmon("notify", "--test", config=config)
+    run = invoke("notify", "--test", config=config)
     assert run.returncode == 1
     assert re.search(r"^ok\s+json://127\.0\.0\.1:\d+/hook", run.stdout, re.MULTILINE)
     assert re.search(r"^FAILED\s+json://bob:\*+@127\.0\.0\.1", run.stdout, re.MULTILINE)
@@ -155,7 +165,7 @@ def test_notify_test_reports_each_channel_masked(tmp_path: Path, receiver: Recei
 def test_bad_channel_url_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps({"notify": {"alerts": ["nosuchservice://x"]}}))
-    run = newsmon("notify", "--test", config=config)
+    run = invoke("notify", "--test", config=config)
     assert run.returncode == 2 and "notify.alerts[0]: not a usable Apprise URL" in run.stderr
 
 
@@ -339,7 +349,11 @@ def test_two_crawls_at_once_on_one_database_alert_each_meeting_once(
     slow = Receiver(delay=0.3)  # both processes are delivering while the other still sends
     try:
         config = alert_config(sites, tmp_path, slow.url)
-        command = [sys.executable, "-m", "monitor", "--config", str(config), "crawl"]
+        # every meeting has a kremlin-en article: one source gives the 4 events
+        command = [
+            *(sys.executable, "-m", "monitor", "--config", str(config)),
+            *("crawl", "--source", "kremlin-en"),
+        ]
         processes = [
             subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for _ in range(2)
@@ -349,7 +363,7 @@ def test_two_crawls_at_once_on_one_database_alert_each_meeting_once(
             assert process.returncode == 0
         titles = sorted(post["title"] for post in slow.posts)
         assert len(titles) == 4 and len(set(titles)) == 4, titles
-        events = newsmon("events", "--json", config=config).stdout.splitlines()
+        events = invoke("events", "--json", config=config).stdout.splitlines()
         assert len(events) == 4, events
     finally:
         slow.stop()

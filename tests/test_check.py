@@ -1,11 +1,11 @@
-"""`newsmon check`: the contract's JSON lines, plain text and HTML, topics from config."""
+"""`invoke check`: the contract's JSON lines, plain text and HTML, topics from config."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.conftest import ROOT, newsmon
+from tests.conftest import ROOT, invoke
 
 SEED = ROOT / "tests" / "data" / "seed" / "andalpost-2022-12-30.txt"
 SITES = ROOT / "monitor" / "demo" / "sites"
@@ -16,7 +16,7 @@ def lines(stdout: str) -> list[dict]:
 
 
 def test_seed_article_in_json(tmp_path: Path) -> None:
-    run = newsmon("check", "--json", str(SEED), config=tmp_path / "absent.yaml")
+    run = invoke("check", "--json", str(SEED), config=tmp_path / "absent.yaml")
     assert run.returncode == 0, run.stderr
     (record,) = lines(run.stdout)
     assert record["input"] == str(SEED)
@@ -36,7 +36,7 @@ def test_html_pages_and_a_negative(tmp_path: Path) -> None:
     positive = SITES / "kremlin-ru" / "events" / "president" / "news" / "70255"  # windows-1251
     negative = SITES / "kremlin-en" / "events" / "president" / "news" / "75380"  # Putin – Modi
     announcement = SITES / "xinhua-zh" / "20230317" / "83e3dcb49703d1e21cc648e7bc057e68" / "c.html"
-    run = newsmon(
+    run = invoke(
         "check",
         "--json",
         str(positive),
@@ -62,14 +62,14 @@ def test_plain_text_with_dateline(tmp_path: Path) -> None:
         "Председателем КНР Си Цзиньпином. Лидеры обсудили двусторонние отношения.\n",
         encoding="utf-8",
     )
-    (record,) = lines(newsmon("check", "--json", str(article), config=tmp_path / "x.yaml").stdout)
+    (record,) = lines(invoke("check", "--json", str(article), config=tmp_path / "x.yaml").stdout)
     assert record["published"] == "2025-02-24"
     assert record["matches"][0]["event"]["kind"] == "phone"
     assert record["matches"][0]["event"]["date"] == "2025-02-24"
 
 
 def test_unreadable_input_is_reported_and_the_rest_checked(tmp_path: Path) -> None:
-    run = newsmon(
+    run = invoke(
         "check", "--json", str(tmp_path / "missing.txt"), str(SEED), config=tmp_path / "absent.yaml"
     )
     assert run.returncode == 1
@@ -102,20 +102,20 @@ def test_topic_defined_in_config(tmp_path: Path) -> None:
         "on Wednesday, their first formal meeting in five years.\n",
         encoding="utf-8",
     )
-    run = newsmon("check", "--json", "--topic", "india-china-border", str(article), config=config)
+    run = invoke("check", "--json", "--topic", "india-china-border", str(article), config=config)
     (record,) = lines(run.stdout)
     (match,) = record["matches"]
     assert match["event"]["participants"] == ["Narendra Modi", "Xi Jinping"]
     assert match["event"]["date"] == "2024-10-23"
-    both = newsmon("check", "--json", "--topic", "china-russia-summit", str(article), config=config)
+    both = invoke("check", "--json", "--topic", "china-russia-summit", str(article), config=config)
     assert lines(both.stdout)[0]["matches"] == []
 
 
 def test_bad_topic_is_refused_with_its_key(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("topics:\n  - name: x\n    parties: []\n    meeting: {}\n    colour: red\n")
-    run = newsmon("check", str(SEED), config=config)
+    run = invoke("check", str(SEED), config=config)
     assert run.returncode == 2
     assert "parties" in run.stderr and "colour: unknown key" in run.stderr
-    unknown = newsmon("check", "--topic", "no-such-topic", str(SEED), config=tmp_path / "a.yaml")
+    unknown = invoke("check", "--topic", "no-such-topic", str(SEED), config=tmp_path / "a.yaml")
     assert unknown.returncode == 2 and "no built-in topic 'no-such-topic'" in unknown.stderr

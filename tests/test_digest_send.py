@@ -1,4 +1,4 @@
-"""`newsmon digest`: built from the database, written to a file, sent through real SMTP."""
+"""`invoke digest`: built from the database, written to a file, sent through real SMTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from monitor.config import load_config
 from monitor.models import Article, CrawlStats, Match, article_id
 from monitor.runner import build_digest, send_digest
 from monitor.store import Storage
-from tests.conftest import Mailbox, file_stored, newsmon
+from tests.conftest import Mailbox, file_stored, invoke
 
 PARTIES = ("Xi Jinping", "Vladimir Putin")
 
@@ -103,12 +103,12 @@ def test_digest_of_a_two_event_week_arrives_by_email(tmp_path: Path, mailbox: Ma
 
 def test_digest_command_writes_html_and_markdown(tmp_path: Path) -> None:
     config = two_event_week(tmp_path, "json://127.0.0.1:9/x")
-    html = newsmon("digest", "--week", "2024-W20", "--out", str(tmp_path / "d.html"), config=config)
+    html = invoke("digest", "--week", "2024-W20", "--out", str(tmp_path / "d.html"), config=config)
     assert html.returncode == 0, html.stderr
     assert "<table" in (tmp_path / "d.html").read_text()
-    newsmon("digest", "--week", "2024-W20", "--out", str(tmp_path / "d.md"), config=config)
+    invoke("digest", "--week", "2024-W20", "--out", str(tmp_path / "d.md"), config=config)
     assert "Xi Jinping – Vladimir Putin" in (tmp_path / "d.md").read_text()
-    empty = newsmon("digest", "--week", "2024-W30", config=config)
+    empty = invoke("digest", "--week", "2024-W30", config=config)
     assert "No watched events this week" in empty.stdout
-    bad = newsmon("digest", "--week", "2024-20", config=config)
+    bad = invoke("digest", "--week", "2024-20", config=config)
     assert bad.returncode == 2 and "--week" in bad.stderr

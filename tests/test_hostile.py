@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from crawler.discover import Link
 from crawler.spider import CrawlReport, SourceSpider
 from monitor.config import Politeness, Source
 from monitor.store import Storage
-from tests.conftest import newsmon
+from tests.conftest import invoke
 
 
 class Site:
@@ -50,7 +50,8 @@ class Site:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # polled every 50 ms, not 500: stopping the server must not cost the test 0.5 s
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -150,7 +151,9 @@ def rss(base: str, items: list[tuple[str, str]]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, sqlite3.Row]]:
+def crawled(
+    tmp_path_factory: pytest.TempPathFactory, crawl: Callable
+) -> Iterator[dict[str, sqlite3.Row]]:
     """One crawl of a site with both lies; the stored articles by path."""
     directory = tmp_path_factory.mktemp("hostile")
     site = Site()
@@ -178,8 +181,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, sqli
                 }
             )
         )
-        run = newsmon("crawl", config=config)
-        assert run.returncode == 0, run.stderr
+        (stats,) = crawl(config).crawls
+        assert stats.outcome == "ok", stats
         with sqlite3.connect(directory / "newsmon.db") as conn:
             conn.row_factory = sqlite3.Row
             stored = {
@@ -234,7 +237,7 @@ def test_named_url_redirecting_to_another_port_is_refused(
     # a redirect on the named host itself is followed as before
     site.redirect("/moved", "/ru")
     site.page("/ru", RUSSIAN.encode(), "text/html; charset=windows-1251")
-    run = newsmon(command, f"{site.base}/x", f"{site.base}/moved", config=tmp_path / "absent.yaml")
+    run = invoke(command, f"{site.base}/x", f"{site.base}/moved", config=tmp_path / "absent.yaml")
     assert run.returncode == 1
     assert (
         f"{site.base}/x: cannot fetch {site.base}/x: it redirects off its host, "
