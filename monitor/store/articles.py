@@ -127,13 +127,17 @@ class ArticleStore(Connection):
         self, article_id: str, source: str, url: str, canonical_url: str, reason: str
     ) -> None:
         """Record a fetched page that had no article text, so it is neither lost nor refetched."""
+        row = {
+            "id": article_id,
+            "source": source,
+            "url": url,
+            "canonical_url": canonical_url,
+            "first_seen": iso(now()),
+            "extract_error": reason,
+        }
         with self.write():
-            self.db.execute(
-                """INSERT INTO articles (id, source, url, canonical_url, first_seen, extract_error)
-                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING""",
-                [article_id, source, url, canonical_url, iso(now()), reason],
-            )
-            self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article_id])
+            self.db.table("articles").insert(row, ignore=True)
+            self.db.table("fetch_failures").delete_where("id = ?", [article_id])
 
     def record_fetch_failure(self, article_id: str, source: str, url: str, error: str) -> None:
         """Count a failed article fetch; it is retried on later crawls up to a limit."""

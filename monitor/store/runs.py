@@ -35,15 +35,13 @@ class RunStore(Connection):
         return None, None
 
     def save_validators(self, entries: dict[str, tuple[str | None, str | None]]) -> None:
+        stamp = iso(now())
+        rows = [
+            {"url": url, "etag": etag, "last_modified": modified, "updated_at": stamp}
+            for url, (etag, modified) in entries.items()
+        ]
         with self.write():
-            for url, (etag, last_modified) in entries.items():
-                self.db.execute(
-                    """INSERT INTO validators (url, etag, last_modified, updated_at)
-                       VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET
-                       etag = excluded.etag, last_modified = excluded.last_modified,
-                       updated_at = excluded.updated_at""",
-                    [url, etag, last_modified, iso(now())],
-                )
+            self.db.table("validators").upsert_all(rows, pk="url")
 
     # -- crawl runs and source state ----------------------------------------------
 
@@ -60,21 +58,18 @@ class RunStore(Connection):
             before = self.db.execute(
                 "SELECT consecutive_failures FROM source_state WHERE source = ?", [stats.source]
             ).fetchone()
-            self.db.execute(
-                """INSERT INTO crawl_runs (source, started_at, finished_at, pages,
-                       articles_fetched, new_articles, errors, error_messages, outcome)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    stats.source,
-                    iso(stats.started_at),
-                    iso(stats.finished_at),
-                    stats.pages,
-                    stats.articles_fetched,
-                    stats.new_articles,
-                    stats.errors,
-                    json.dumps(list(stats.error_messages), ensure_ascii=False),
-                    outcome,
-                ],
+            self.db.table("crawl_runs").insert(
+                {
+                    "source": stats.source,
+                    "started_at": iso(stats.started_at),
+                    "finished_at": iso(stats.finished_at),
+                    "pages": stats.pages,
+                    "articles_fetched": stats.articles_fetched,
+                    "new_articles": stats.new_articles,
+                    "errors": stats.errors,
+                    "error_messages": json.dumps(list(stats.error_messages), ensure_ascii=False),
+                    "outcome": outcome,
+                }
             )
             last_error = stats.error_messages[0] if stats.error_messages else None
             if outcome == "interrupted":

@@ -2,7 +2,11 @@
 
 Writes go through one connection in ``BEGIN IMMEDIATE`` transactions (a deferred BEGIN
 deadlocks under concurrent writers); every write is an idempotent
-upsert keyed by a stable id. The schema is applied by numbered migrations at open.
+upsert keyed by a stable id. The schema is applied by numbered migrations at open; a
+migration that has run on a user's database stays as written. Writes use sqlite-utils'
+Table API where a row is written as it is (it joins the open transaction), and SQL where
+the write computes (counters, ``ON CONFLICT`` updates) or runs per article (the Table API
+reads the table's columns first).
 """
 
 from __future__ import annotations
