@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-quick clean
 
 install: $(BIN)/newsmon
 
@@ -27,10 +27,16 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy crawler monitor
 
+# Every figure of BENCHMARKS.md's generated sections, measured in one run (`bench-quick`:
+# the same measurements, smaller, in under five minutes).
+BENCHES := matcher soak
+
 bench: install
 	$(BIN)/python bench/extraction.py
-	$(BIN)/python bench/matcher.py
-	$(BIN)/python bench/soak.py --seconds 60
+	for b in $(BENCHES); do $(BIN)/python bench/$$b.py --write || exit 1; done
+
+bench-quick: install
+	for b in $(BENCHES); do $(BIN)/python bench/$$b.py --quick --write || exit 1; done
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,12 @@
-"""Soak: the daemon runs many short cycles against the local replicas; is memory flat?
+"""Soak: the daemon runs many short cycles against the local replicas; are its memory,
+open files, threads and child processes flat?
 
-    python bench/soak.py [--seconds 120] [--every 1s]
+    python bench/soak.py [--runs 500] [--every 1s] [--quick] [--write]
 
-Starts the bundled replica sites and a JSON receiver, runs `newsmon run` with every
-source on a short interval, samples the daemon's resident memory (VmRSS) once the first
-cycle is done and at the end, counts the crawl cycles from the database, then stops the
-daemon with SIGTERM and reports how long the stop took and the exit code.
+Starts the bundled replica sites, runs `newsmon run` with every source on a short
+interval, samples the daemon's resident memory (VmRSS), open file descriptors, threads and
+child processes once the first cycle is done and then as the crawl runs (one source each)
+accumulate, then stops the daemon with SIGTERM and reports how long the stop took.
 """
 
 from __future__ import annotations
@@ -23,14 +24,28 @@ import yaml
 
 from monitor.demo.replicas import ReplicaSites
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import machine, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def rss_mib(pid: int) -> float:
+def status(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key}")
+
+
+def children(pid: int) -> int:
+    tasks = Path(f"/proc/{pid}/task")
+    return sum(len((t / "children").read_text().split()) for t in tasks.iterdir())
+
+
+def sample(pid: int) -> tuple[float, int, int, int]:
+    """(RSS MiB, open files, threads, child processes) of the daemon now."""
+    files = len(list(Path(f"/proc/{pid}/fd").iterdir()))
+    return status(pid, "VmRSS") / 1024, files, status(pid, "Threads"), children(pid)
 
 
 def cycles(database: Path) -> int:
@@ -44,9 +59,12 @@ def cycles(database: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--runs", type=int, default=500, help="crawl runs to soak through")
     parser.add_argument("--every", default="1s")
+    parser.add_argument("--quick", action="store_true", help="60 runs")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
+    runs = 60 if args.quick else args.runs
     work = Path(tempfile.mkdtemp(prefix="newsmon-soak-"))
     with ReplicaSites() as sites:
         config = yaml.safe_load(sites.config_yaml(str(work / "newsmon.db")))
@@ -64,26 +82,40 @@ def main() -> None:
         database = work / "newsmon.db"
         while cycles(database) < len(sites.names):  # the first full cycle (fetch everything)
             time.sleep(0.5)
-        start_rss, start_cycles, started = rss_mib(daemon.pid), cycles(database), time.monotonic()
-        samples = []
-        while time.monotonic() - started < args.seconds:
-            time.sleep(min(10.0, args.seconds / 10))
-            samples.append(rss_mib(daemon.pid))
-        end_rss, end_cycles = rss_mib(daemon.pid), cycles(database)
+        first, started = sample(daemon.pid), time.monotonic()
+        points = [(cycles(database), first)]
+        while points[-1][0] < runs:
+            time.sleep(2)
+            points.append((cycles(database), sample(daemon.pid)))
+        seconds = time.monotonic() - started
         stop_started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(timeout=30)
+        code = daemon.wait(timeout=60)
         stop_seconds = time.monotonic() - stop_started
-    print(
-        f"crawl cycles (one source each): {start_cycles} after warm-up, {end_cycles} at the end "
-        f"({end_cycles - start_cycles} in {args.seconds:.0f} s)"
+    last = points[-1][1]
+    peak = [max(p[1][i] for p in points) for i in range(4)]
+    rows = "\n".join(
+        f"| {name} | {first[i]:,.1f} | {last[i]:,.1f} | {peak[i]:,.1f} | {last[i] / first[i]:.2f} |"
+        if first[i]
+        else f"| {name} | {first[i]} | {last[i]} | {peak[i]} | – |"
+        for i, name in enumerate(("RSS (MiB)", "open files", "threads", "child processes"))
     )
-    print(
-        f"RSS after warm-up {start_rss:.1f} MiB, at the end {end_rss:.1f} MiB "
-        f"(min {min(samples):.1f}, max {max(samples):.1f}); ratio end/start "
-        f"{end_rss / start_rss:.3f}"
-    )
-    print(f"SIGTERM: exit code {code} after {stop_seconds:.2f} s; log in {work / 'daemon.log'}")
+    command = "bench/soak.py" + (" --quick" if args.quick else f" --runs {runs}")
+    table = f"""### Daemon soak (`python {command}`)
+
+{machine()}.
+
+`newsmon run` on the bundled replicas, every source every {args.every}: {points[-1][0]} crawl
+runs (one source each) in {seconds:.0f} s after the first full cycle; SIGTERM stopped it in
+{stop_seconds:.1f} s with exit code {code}.
+
+| after the first cycle → at the end | first | end | peak | end / first |
+| --- | --- | --- | --- | --- |
+{rows}
+"""
+    print(table)
+    if args.write:
+        write_section("soak", table)
 
 
 if __name__ == "__main__":
