@@ -7,23 +7,102 @@ migration that has run on a user's database stays as written. Writes use sqlite-
 Table API where a row is written as it is (it joins the open transaction), and SQL where
 the write computes (counters, ``ON CONFLICT`` updates) or runs per article (the Table API
 reads the table's columns first).
+
+sqlite-utils is imported only by a command that writes through its Table API or finds a
+migration pending: it takes ~100 ms to import (numpy with it, which py3langid installs),
+more than all the work of `newsmon status`. Reads are plain sqlite3 (``LazyDatabase``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Self
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any, Self
 
 from monitor.errors import StorageError
 
-migrations = Migrations("newsmon")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.db import Table
+
+    Migration = Callable[[Database], None]
+
+
+class LazyDatabase:
+    """The calls newsmon makes on sqlite-utils' ``Database``: ``execute`` and ``query``
+    (rows as dicts) answered by sqlite3 as sqlite-utils would answer them, ``table`` by
+    sqlite-utils itself, imported at the first call."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        # as sqlite-utils sets it: a REPLACE fires the delete triggers (the FTS indexes)
+        conn.execute("PRAGMA recursive_triggers = on")
+
+    @cached_property
+    def utils(self) -> Database:
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+    def table(self, name: str) -> Table:
+        return self.utils.table(name)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Migrations:
+    """sqlite-utils' ``Migrations``, registered here and handed to sqlite-utils only when
+    the database lacks one (its record, the ``_sqlite_migrations`` table, is read with
+    sqlite3)."""
+
+    TABLE = "_sqlite_migrations"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.functions: list[Migration] = []
+
+    def __call__(self) -> Callable[[Migration], Migration]:
+        def register(function: Migration) -> Migration:
+            self.functions.append(function)
+            return function
+
+        return register
+
+    def pending(self, db: LazyDatabase) -> bool:
+        if self.TABLE not in {row[0] for row in db.execute("SELECT name FROM sqlite_master")}:
+            return True
+        applied = {
+            row[0]
+            for row in db.execute(
+                f"SELECT name FROM {self.TABLE} WHERE migration_set = ?", [self.name]
+            )
+        }
+        return not applied >= {function.__name__ for function in self.functions}
+
+    def apply(self, db: LazyDatabase) -> None:
+        """Apply what is pending (sqlite-utils reads again what has been applied)."""
+        from sqlite_utils.migrations import Migrations
+
+        pending = Migrations(self.name)
+        for function in self.functions:
+            pending()(function)
+        pending.apply(db.utils)
+
+
+migrations = _Migrations("newsmon")
 
 
 @migrations()
@@ -221,9 +300,11 @@ class Connection:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            self.db = Database(conn)
-            with self.write():
-                migrations.apply(self.db)
+            self.db = LazyDatabase(conn)
+            # a read takes no write lock: it would wait for a crawl's transaction
+            if migrations.pending(self.db):
+                with self.write():
+                    migrations.apply(self.db)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
