@@ -276,6 +276,33 @@ def m004_owners(db: Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'")
 
 
+@migrations()
+def m006_reads(db: Database) -> None:
+    # Two-character Chinese terms (普京) are below the trigram index's three: they are
+    # found through its vocabulary (the trigrams they begin) and, where a field ends with
+    # one, through these two indexes on a field's last two characters (articles.search).
+    db.execute("CREATE VIRTUAL TABLE articles_trigram_vocab USING fts5vocab(articles_trigram, row)")
+    db.execute("CREATE INDEX articles_title_end ON articles(substr(title, -2))")
+    db.execute("CREATE INDEX articles_text_end ON articles(substr(text, -2))")
+    # `status` counts each kind of article per source from an index, not from the
+    # table's rows, texts and all.
+    db.execute(
+        "CREATE INDEX articles_readable ON articles(source) "
+        "WHERE extract_error IS NULL AND duplicate_of IS NULL"
+    )
+    db.execute(
+        "CREATE INDEX articles_unextractable ON articles(source) WHERE extract_error IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX articles_duplicates ON articles(source) WHERE duplicate_of IS NOT NULL"
+    )
+    # A source's latest run and its recent productive runs, without reading all its runs.
+    db.execute("CREATE INDEX crawl_runs_finished ON crawl_runs(source, finished_at)")
+    db.execute("CREATE INDEX crawl_runs_latest ON crawl_runs(source, id)")
+    # The digest's events that began in a week, of any topic.
+    db.execute("CREATE INDEX events_first_day ON events(first_day)")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
