@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/matcher.py
 	$(BIN)/python bench/soak.py --seconds 60
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
