@@ -1,7 +1,9 @@
 """The `newsmon` command line: one short function per verb, all calling `runner`.
 
-Scrapy and trafilatura are imported inside the commands that need them, so
-`newsmon --help` answers at once.
+Each command imports what it needs inside its function (Scrapy and trafilatura, but
+also the config's pydantic models, sqlite-utils, Jinja2, Apprise and the topics), so
+`newsmon --help` answers at once and a read command (status, events, search, digest)
+costs little more (tests/test_docs.py lists what each may import).
 """
 
 from __future__ import annotations
@@ -10,16 +12,21 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.config import Config, load_config
 from monitor.errors import Interrupted, NewsmonError
-from monitor.models import Document
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.models import Document
+    from monitor.redact import Redactor
+    from monitor.topic import CompiledTopic
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +64,50 @@ def _setup_logging(verbose: int, log_format: str, daemon: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
 
 
-def _redact_logs(config: Config) -> None:
+class _ConfigRedactor(logging.Filter):
     """No log line may carry a secret, whatever the level: no ``${VAR}`` value, no URL
-    password, nothing Apprise considers private in a channel URL."""
-    from monitor.alerts import channel_secrets
+    password, nothing Apprise considers private in a channel URL.
+
+    The redactor is built at the first log record, not at start: the channels' secrets
+    take Apprise (0.1 s to import) and most commands log nothing. Records logged while it
+    is built (by Apprise, reading the channels) are dropped: nothing masks them yet.
+    """
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self._config = config
+        self._redactor: Redactor | None = None
+        self._building = False
+        self._lock = threading.RLock()  # other threads wait; the builder's own re-enters
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            if self._redactor is None:
+                if self._building:
+                    return False
+                self._building = True
+                try:
+                    self._redactor = _redactor(self._config)
+                finally:
+                    self._building = False
+        return self._redactor.filter(record)
+
+
+def _redactor(config: Config) -> Redactor:
     from monitor.redact import Redactor
 
     secrets = set(config.secrets)
-    for url in [*config.notify.alerts, *config.notify.digest]:
-        secrets |= channel_secrets(url)
-    redactor = Redactor(secrets)
+    channels = [*config.notify.alerts, *config.notify.digest]
+    if channels:
+        from monitor.alerts import channel_secrets
+
+        for url in channels:
+            secrets |= channel_secrets(url)
+    return Redactor(secrets)
+
+
+def _redact_logs(config: Config) -> None:
+    redactor = _ConfigRedactor(config)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     # Apprise and urllib3 print bot tokens at DEBUG (docs/pitfalls.md).
@@ -83,19 +124,26 @@ class _Context:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from monitor.config import load_config
+
             self._config = load_config(self.config_path)
             _redact_logs(self._config)
-            # Topics are data too: a bad one is refused now, not at the first crawl.
-            from monitor.topic import load_topics
-
-            load_topics(self._config.topics)
         return self._config
 
     def config_or_defaults(self) -> Config:
         """For commands that store nothing (check): the defaults when there is no file."""
         if self._config is None and not Path(self.config_path).exists():
+            from monitor.config import Config
+
             return Config()
         return self.config
+
+    def topics(self, config: Config) -> list[CompiledTopic]:
+        """The config's topics, compiled, for the commands that match: a bad topic is
+        refused before any work starts (the commands that only read never compile them)."""
+        from monitor.topic import load_topics
+
+        return load_topics(config.topics)
 
 
 class _Group(click.Group):
@@ -156,6 +204,7 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
     """Run one full cycle now: crawl, extract and store (failed sources are reported)."""
     from monitor.runner import crawl_cycle
 
+    obj.topics(obj.config)
     try:
         report = crawl_cycle(obj.config, sources)
     except Interrupted:
@@ -351,6 +400,7 @@ def run(obj: _Context) -> None:
     """
     from monitor.scheduler import run_daemon
 
+    obj.topics(obj.config)
     run_daemon(obj.config)
 
 
@@ -390,9 +440,9 @@ def check(
     2021" may follow on the second line and gives the article's date.
     """
     from monitor.matcher import match_article
-    from monitor.topic import compile_topic, load_topic, load_topics
+    from monitor.topic import compile_topic, load_topic
 
-    topics = load_topics(obj.config_or_defaults().topics)
+    topics = obj.topics(obj.config_or_defaults())
     if topic_names:
         configured = {topic.name: topic for topic in topics}
         topics = [configured.get(name) or compile_topic(load_topic(name)) for name in topic_names]
@@ -485,6 +535,7 @@ def rematch(obj: _Context) -> None:
     """Judge every stored article again, after a rule change (events keep their ids)."""
     from monitor.runner import rematch as run_rematch
 
+    obj.topics(obj.config)
     report = run_rematch(obj.config)
     click.echo(
         f"{report.checked} articles checked, {report.matched} matched, "

@@ -221,6 +221,8 @@ class Schedule(_Strict):
     def _cron(cls, expr: str) -> str:
         if len(expr.split()) != 5:
             raise ValueError(f"{expr!r} is not a 5-field cron expression")
+        if expr == cls.model_fields["digest"].default:
+            return expr  # known good, and APScheduler takes 15 ms to import (asyncio with it)
         # The daemon builds its trigger the same way: what passes here starts there.
         from apscheduler.triggers.cron import CronTrigger
 
@@ -331,11 +333,21 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return total
 
 
-class _ConfigLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: the pure-Python one takes ~30 ms for
+# config.yaml and ~150 ms for a topic with its shared words (monitor/topic.py uses it too).
+try:
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+
+class _ConfigLoader(SafeLoader):
     """PyYAML's safe loader that refuses a document whose aliases expand too far."""
 
-    def compose_document(self) -> yaml.Node | None:
-        node = super().compose_document()
+    # get_single_node, not compose_document: libyaml's loader composes in C and calls
+    # no Python method but this one.
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
         if node is not None:
             _expanded_size(node, {})
         return node
@@ -392,25 +404,31 @@ def _describe(error: ValidationError) -> str:
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, substitute and validate a config file; raise ConfigError naming what is wrong."""
     path = Path(path)
+    used: set[str] = set()
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader)
+        # as recursive as the parse (libyaml's 1,000 levels exhaust it): the same guard
+        raw = _substitute(raw, os.environ if env is None else env, "", used)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     except _AliasBomb as exc:
         raise ConfigError(f"{path}: refused, {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem == "exceeded maximum nesting depth":  # libyaml's limit, 1,000 levels
+            raise ConfigError(f"{path}: values nested too deeply") from None
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     except RecursionError:
-        # PyYAML composes nested values recursively: thousands of `[` exhaust the stack.
+        # Composing (pure-Python PyYAML) and substituting recurse per level of nesting:
+        # thousands of `[` exhaust the stack.
         raise ConfigError(f"{path}: values nested too deeply") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    used: set[str] = set()
-    raw = _substitute(raw, os.environ if env is None else env, "", used)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:

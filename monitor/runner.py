@@ -8,13 +8,12 @@ the daemon keeps it running and awaits ``crawl_sources`` from its jobs.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
@@ -25,7 +24,9 @@ from monitor.health import QUIET_HISTORY, notices, quiet_since
 from monitor.models import CrawlStats, Match, StoredArticle
 from monitor.redact import Redactor
 from monitor.store import Storage
-from monitor.topic import CompiledTopic, load_topics
+
+if TYPE_CHECKING:
+    from monitor.topic import CompiledTopic
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ async def crawl_sources(
     once to the ``notify`` channels. The daemon passes its long-lived ``runner`` (an
     AsyncCrawlerRunner) so that it can stop every crawl in flight.
     """
+    import asyncio
+
     from scrapy.crawler import AsyncCrawlerRunner
 
     from crawler.settings import scrapy_settings
@@ -261,6 +264,9 @@ class CycleReport:
 
 
 def match_and_queue(storage: Storage, config: Config, channels: Sequence[Channel]) -> MatchReport:
+    # imported here: the digest and the other jobs that match nothing do without it
+    from monitor.topic import load_topics
+
     policy = Policy(
         tuple(channel.key for channel in channels), config.notify.max_age, config.notify.updates
     )

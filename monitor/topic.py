@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.config import SafeLoader
 from monitor.errors import ConfigError
 from monitor.normalize import fold
 from monitor.text import CJK, lower_keeping_offsets
@@ -73,11 +74,26 @@ class Office(_Strict):
     holders: list[Holder] = Field(min_length=1)
 
 
-@cache
 def offices() -> dict[str, Office]:
-    """The offices a topic's party may name (``monitor/offices.yaml``), read on first use."""
-    data = yaml.safe_load(OFFICES_FILE.read_text(encoding="utf-8"))
+    """The offices a topic's party may name (``monitor/offices.yaml``), read on first use
+    and again once the file has changed."""
+    return _offices(_stamp(OFFICES_FILE))
+
+
+@lru_cache(maxsize=1)  # a changed file's old offices are not kept
+def _offices(stamp: tuple[int, int]) -> dict[str, Office]:
+    data = _yaml(OFFICES_FILE)
     return {key: Office.model_validate(value) for key, value in data.items()}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """What changes when a file does: its modification time and size."""
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
 
 
 class Party(_Strict):
@@ -395,7 +411,7 @@ def load_topic(name_or_definition: str | dict[str, Any]) -> Topic:
 
 
 def _definition(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"topic {path.name}: not a mapping")
     return _extended(data)
@@ -431,17 +447,22 @@ def _merge(base: Any, extra: Any) -> Any:
 
 
 def load_topics(entries: list[str | dict[str, Any]]) -> list[CompiledTopic]:
-    """Every topic of a config, compiled once per process; duplicate names are refused.
+    """Every topic of a config, compiled; duplicate names are refused.
 
     A topic that ``extends`` another replaces it: listing both would make every meeting
     two events and every alert two messages (the extension already matches all the base
     does). Distinct topics are distinct watches, and each names itself in its alerts.
+
+    Compiled once per process (0.2 s for the built-in topic), and again when a topic file
+    or the offices have changed: the daemon's next cycle matches with the new words.
     """
-    return list(_compiled(json.dumps(entries, sort_keys=True, default=str)))
+    files = [*sorted(BUILTIN_DIR.rglob("*.yaml")), OFFICES_FILE]
+    stamps = tuple((str(path), *_stamp(path)) for path in files)
+    return list(_compiled(json.dumps(entries, sort_keys=True, default=str), stamps))
 
 
-@cache
-def _compiled(key: str) -> tuple[CompiledTopic, ...]:
+@lru_cache(maxsize=16)  # bounded: old automatons of changed files are let go
+def _compiled(key: str, stamps: tuple[tuple[str, int, int], ...]) -> tuple[CompiledTopic, ...]:
     return tuple(_load_topics(json.loads(key)))
 
 

@@ -152,6 +152,39 @@ def test_a_config_that_watches_nothing_or_tells_nobody_warns(
     assert any(warning in line for line in load_config(write(tmp_path, text), env={}).warnings)
 
 
+def test_compiled_topics_are_kept_until_a_topic_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import shutil
+
+    from monitor import topic
+
+    builtin = tmp_path / "topics"
+    shutil.copytree(topic.BUILTIN_DIR, builtin)
+    monkeypatch.setattr(topic, "BUILTIN_DIR", builtin)
+    monkeypatch.setattr(topic, "COMMON_DIR", builtin / "common")
+    first = topic.load_topics(["china-russia-summit"])
+    assert topic.load_topics(["china-russia-summit"])[0] is first[0]
+    path = builtin / "china-russia-summit.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\ndescription: changed\n", encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    changed = topic.load_topics(["china-russia-summit"])
+    assert changed[0] is not first[0] and changed[0].topic.description == "changed"
+
+
+def test_a_bad_topic_stops_the_commands_that_match_not_those_that_read(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    config = write(tmp_path, f"database: {tmp_path / 'n.db'}\ntopics: [no-such-topic]\n")
+    rematch = invoke("rematch", config=config)
+    assert rematch.returncode == 2
+    assert "no built-in topic 'no-such-topic'" in rematch.stderr
+    assert invoke("status", config=config).returncode == 0
+    assert invoke("search", "Putin", config=config).returncode == 0
+
+
 def test_an_extending_topic_replaces_its_base() -> None:
     from monitor.topic import load_topics
 

@@ -38,6 +38,47 @@ def test_importing_the_cli_does_not_import_scrapy_or_trafilatura() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# What a command must not import: what only other commands need (each costs tens of
+# milliseconds; numpy comes with sqlite-utils, asyncio with APScheduler).
+NOT_FOR_HELP = ["pydantic", "yaml", "sqlite3", "monitor.config", "monitor.store", "monitor.topic"]
+NOT_FOR_STATUS = [
+    *("scrapy", "trafilatura", "twisted", "apscheduler", "asyncio", "jinja2", "apprise"),
+    *("sqlite_utils", "numpy", "ahocorasick", "opencc", "monitor.topic", "monitor.alerts"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "unwanted"),
+    [(["--help"], NOT_FOR_HELP), (["status"], NOT_FOR_STATUS)],
+    ids=["--help", "status"],
+)
+def test_a_command_imports_only_what_it_needs(
+    tmp_path: Path, command: list[str], unwanted: list[str]
+) -> None:
+    from monitor.store import Storage
+
+    Storage(tmp_path / "n.db").close()  # migrated: a new database needs sqlite-utils once
+    config = tmp_path / "config.yaml"
+    # a channel too: its secrets are Apprise's to find, but only once something logs
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("data/newsmon.db", str(tmp_path / "n.db")).replace(
+            "alerts: []", "alerts: ['json://127.0.0.1:9/hook']"
+        ),
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\n"
+        "from monitor.cli import main\n"
+        f"sys.argv = ['newsmon', '--config', {str(config)!r}, *{command!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print([m for m in {unwanted!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout
+
+
 # Every module's layer: a module imports only from its own layer or those below, so data
 # flows one way (extract → match → events → store → alerts / digest). The pure layers
 # (0-3) touch no database, network or crawler. A new module must be given a layer here.

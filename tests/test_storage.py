@@ -72,6 +72,40 @@ def test_search_in_every_script(storage: Storage, query: str, found: bool) -> No
     assert bool(storage.search(query)) is found
 
 
+def test_a_two_character_chinese_term_is_found_through_the_indexes(storage: Storage) -> None:
+    # Wherever the term stands: inside a text, ending a title, ending a text, a whole title.
+    places = {
+        "http://a/inside": ("外交新闻", "俄罗斯总统普京表示，会谈富有成果。"),
+        "http://a/title-end": ("习近平会见普京", "双方举行会谈。"),
+        "http://a/text-end": ("会谈", "双方会谈后会见了普京"),
+        "http://a/whole": ("普京", ""),
+    }
+    for url, (title, text) in places.items():
+        storage.save_article(make_article(url, title, text, "zh"))
+    for number in range(300):
+        storage.save_article(make_article(f"http://a/{number}", "新闻", f"其他新闻{number}", "zh"))
+    assert {hit.url for hit in storage.search("普京")} == set(places)
+    assert {hit.url for hit in storage.search("普京 会谈")} == set(places) - {"http://a/whole"}
+    # none of it read from every article's text (LIKE alone, "SCAN a")
+    for terms in (["普京"], ["普京", "会谈"], ["普京", "Putin"]):
+        sql, values = storage._substring_query(terms, 20)
+        plan = [row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}", values)]
+        assert not [step for step in plan if step.split()[:2] == ["SCAN", "a"]], plan
+
+
+def test_status_counts_read_indexes_not_articles(storage: Storage) -> None:
+    queries = [
+        "SELECT count(*) FROM articles WHERE source = 's' AND extract_error IS NULL "
+        "AND duplicate_of IS NULL",
+        "SELECT count(*) FROM articles WHERE extract_error IS NOT NULL",
+        "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL",
+        "SELECT * FROM crawl_runs WHERE source = 's' ORDER BY id DESC LIMIT 1",
+    ]
+    for sql in queries:
+        plan = " ".join(row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, (sql, plan)
+
+
 def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:
     key = article_id("http://a/5")
     storage.record_fetch_failure(key, "s", "http://a/5", "HTTP 503")

@@ -1,7 +1,8 @@
 """Articles: storing what the crawl fetched, full-text search, and which articles each
 topic has judged. Two FTS5 indexes stay in step with the table by triggers: unicode61 for
-words, trigram for Chinese and inflected forms (a LIKE fallback covers two-character
-terms such as 普京, below trigram length).
+words, trigram for Chinese and inflected forms. A two-character Chinese term such as 普京,
+below trigram length, is found through the trigram index too (``_substring_query``); only
+other short terms ("Xi", 1 character) still need a scan.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import Any
 
 from monitor.models import Article, StoredArticle
 from monitor.store.schema import Connection, iso, now, parse
+from monitor.text import CJK
 
 # An article URL that failed this many times (HTTP errors, timeouts) is given up on.
 MAX_FETCH_ATTEMPTS = 5
 
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
+_IN_TRIGRAM = "a.rowid IN (SELECT rowid FROM articles_trigram WHERE articles_trigram MATCH ?)"
 
 
 def fts_expression(query: str) -> tuple[str, list[str], bool]:
@@ -39,10 +42,15 @@ def fts_expression(query: str) -> tuple[str, list[str], bool]:
             continue
         plain = plain and not prefix and not token.startswith('"')
         terms.append(word)
-        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+        parts.append(_quoted(word) + ("*" if prefix else ""))
     while parts and parts[-1] in ("OR", "NOT", "AND"):
         parts.pop()
     return " ".join(parts), terms, plain
+
+
+def _quoted(word: str) -> str:
+    """A word as an FTS5 string: nothing in it is syntax."""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def _stored(row: dict[str, Any]) -> StoredArticle:
@@ -183,37 +191,63 @@ class ArticleStore(Connection):
                 [match, limit],
             ):
                 ranked.setdefault(row["id"], _stored(row))
-        if len(ranked) < limit and plain:
-            # Short terms (two-character Chinese names such as 普京) escape both indexes.
-            where = " AND ".join("(a.title || ' ' || a.text) LIKE ?" for _ in terms)
-            for row in self.db.query(
-                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
-                           a.first_seen, substr(a.text, 1, 120) AS snippet
-                    FROM articles a WHERE a.extract_error IS NULL AND a.duplicate_of IS NULL
-                    AND {where}
-                    ORDER BY a.first_seen DESC LIMIT ?""",
-                [*(f"%{term}%" for term in terms), limit],
-            ):
+        # Short terms escape both indexes: every word as a substring, newest first. When
+        # all are three characters or more, the trigram index has found all there is.
+        if len(ranked) < limit and plain and any(len(term) < 3 for term in terms):
+            for row in self.db.query(*self._substring_query(terms, limit)):
                 ranked.setdefault(row["id"], _stored(row))
         return list(ranked.values())[:limit]
+
+    def _substring_query(self, terms: list[str], limit: int) -> tuple[str, list[Any]]:
+        """The articles containing every term (``LIKE``), on the rows an index allows.
+
+        A term of three characters or more is in the trigram index. A two-character
+        Chinese one is in every trigram it begins (read from the index's vocabulary),
+        unless it ends the title or the text (the indexes on a field's last two
+        characters). Only other short terms leave the scan to ``LIKE`` alone.
+        """
+        where = ["a.extract_error IS NULL", "a.duplicate_of IS NULL"]
+        values: list[Any] = []
+        for term in terms:
+            if len(term) >= 3:
+                where.append(_IN_TRIGRAM)
+                values.append(_quoted(term))
+            elif len(term) == 2 and len(CJK.findall(term)) == 2:
+                trigrams = [
+                    row[0]
+                    for row in self.db.execute(
+                        "SELECT term FROM articles_trigram_vocab WHERE term >= ? AND term < ?",
+                        [term, term[0] + chr(ord(term[1]) + 1)],
+                    )
+                ]
+                ends = "substr(a.title, -2) = ? OR substr(a.text, -2) = ?"
+                if trigrams:
+                    where.append(f"({_IN_TRIGRAM} OR {ends})")
+                    values.append(" OR ".join(map(_quoted, trigrams)))
+                else:
+                    where.append(f"({ends})")
+                values += [term, term]
+            where.append("(a.title || ' ' || a.text) LIKE ?")
+            values.append(f"%{term}%")
+        sql = f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                         a.first_seen, substr(a.text, 1, 120) AS snippet
+                  FROM articles a WHERE {" AND ".join(where)}
+                  ORDER BY a.first_seen DESC LIMIT ?"""
+        return sql, [*values, limit]
 
     # -- conditional GET ---------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Totals for `newsmon status`."""
-        row = self.db.execute(
-            "SELECT sum(extract_error IS NULL AND duplicate_of IS NULL), "
-            "sum(extract_error IS NOT NULL), sum(duplicate_of IS NOT NULL) FROM articles"
-        ).fetchone()
-        failures = self.db.execute(
-            "SELECT count(*) FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
-        ).fetchone()[0]
-        return {
-            "articles": row[0] or 0,
-            "unextractable": row[1] or 0,
-            "duplicates": row[2] or 0,
-            "fetch_failures": failures,
+        """Totals for `newsmon status`, each counted on an index (m006), not the rows."""
+        queries = {
+            "articles": "SELECT count(*) FROM articles "
+            "WHERE extract_error IS NULL AND duplicate_of IS NULL",
+            "unextractable": "SELECT count(*) FROM articles WHERE extract_error IS NOT NULL",
+            "duplicates": "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL",
+            "fetch_failures": "SELECT count(*) FROM fetch_failures "
+            "WHERE id NOT IN (SELECT id FROM articles)",
         }
+        return {name: self.db.execute(sql).fetchone()[0] for name, sql in queries.items()}
 
     def unchecked_articles(self, topic: str) -> list[StoredArticle]:
         """Articles with text not yet judged for a topic, in the order they were found."""

@@ -7,23 +7,102 @@ migration that has run on a user's database stays as written. Writes use sqlite-
 Table API where a row is written as it is (it joins the open transaction), and SQL where
 the write computes (counters, ``ON CONFLICT`` updates) or runs per article (the Table API
 reads the table's columns first).
+
+sqlite-utils is imported only by a command that writes through its Table API or finds a
+migration pending: it takes ~100 ms to import (numpy with it, which py3langid installs),
+more than all the work of `newsmon status`. Reads are plain sqlite3 (``LazyDatabase``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Self
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any, Self
 
 from monitor.errors import StorageError
 
-migrations = Migrations("newsmon")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.db import Table
+
+    Migration = Callable[[Database], None]
+
+
+class LazyDatabase:
+    """The calls newsmon makes on sqlite-utils' ``Database``: ``execute`` and ``query``
+    (rows as dicts) answered by sqlite3 as sqlite-utils would answer them, ``table`` by
+    sqlite-utils itself, imported at the first call."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        # as sqlite-utils sets it: a REPLACE fires the delete triggers (the FTS indexes)
+        conn.execute("PRAGMA recursive_triggers = on")
+
+    @cached_property
+    def utils(self) -> Database:
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+    def table(self, name: str) -> Table:
+        return self.utils.table(name)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Migrations:
+    """sqlite-utils' ``Migrations``, registered here and handed to sqlite-utils only when
+    the database lacks one (its record, the ``_sqlite_migrations`` table, is read with
+    sqlite3)."""
+
+    TABLE = "_sqlite_migrations"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.functions: list[Migration] = []
+
+    def __call__(self) -> Callable[[Migration], Migration]:
+        def register(function: Migration) -> Migration:
+            self.functions.append(function)
+            return function
+
+        return register
+
+    def pending(self, db: LazyDatabase) -> bool:
+        if self.TABLE not in {row[0] for row in db.execute("SELECT name FROM sqlite_master")}:
+            return True
+        applied = {
+            row[0]
+            for row in db.execute(
+                f"SELECT name FROM {self.TABLE} WHERE migration_set = ?", [self.name]
+            )
+        }
+        return not applied >= {function.__name__ for function in self.functions}
+
+    def apply(self, db: LazyDatabase) -> None:
+        """Apply what is pending (sqlite-utils reads again what has been applied)."""
+        from sqlite_utils.migrations import Migrations
+
+        pending = Migrations(self.name)
+        for function in self.functions:
+            pending()(function)
+        pending.apply(db.utils)
+
+
+migrations = _Migrations("newsmon")
 
 
 @migrations()
@@ -197,6 +276,33 @@ def m004_owners(db: Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'")
 
 
+@migrations()
+def m006_reads(db: Database) -> None:
+    # Two-character Chinese terms (普京) are below the trigram index's three: they are
+    # found through its vocabulary (the trigrams they begin) and, where a field ends with
+    # one, through these two indexes on a field's last two characters (articles.search).
+    db.execute("CREATE VIRTUAL TABLE articles_trigram_vocab USING fts5vocab(articles_trigram, row)")
+    db.execute("CREATE INDEX articles_title_end ON articles(substr(title, -2))")
+    db.execute("CREATE INDEX articles_text_end ON articles(substr(text, -2))")
+    # `status` counts each kind of article per source from an index, not from the
+    # table's rows, texts and all.
+    db.execute(
+        "CREATE INDEX articles_readable ON articles(source) "
+        "WHERE extract_error IS NULL AND duplicate_of IS NULL"
+    )
+    db.execute(
+        "CREATE INDEX articles_unextractable ON articles(source) WHERE extract_error IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX articles_duplicates ON articles(source) WHERE duplicate_of IS NOT NULL"
+    )
+    # A source's latest run and its recent productive runs, without reading all its runs.
+    db.execute("CREATE INDEX crawl_runs_finished ON crawl_runs(source, finished_at)")
+    db.execute("CREATE INDEX crawl_runs_latest ON crawl_runs(source, id)")
+    # The digest's events that began in a week, of any topic.
+    db.execute("CREATE INDEX events_first_day ON events(first_day)")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -221,9 +327,11 @@ class Connection:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            self.db = Database(conn)
-            with self.write():
-                migrations.apply(self.db)
+            self.db = LazyDatabase(conn)
+            # a read takes no write lock: it would wait for a crawl's transaction
+            if migrations.pending(self.db):
+                with self.write():
+                    migrations.apply(self.db)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
