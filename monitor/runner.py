@@ -19,7 +19,7 @@ from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
 from monitor.digest import Digest, DigestData, last_complete_week, parse_week, render_digest
 from monitor.errors import Interrupted, StorageError
-from monitor.events import Policy, decide, meeting_day
+from monitor.events import Policy, decide, lsh_bands, meeting_day
 from monitor.health import QUIET_HISTORY, notices, quiet_since
 from monitor.models import CrawlStats, Match, StoredArticle
 from monitor.redact import Redactor
@@ -218,13 +218,14 @@ def file_match(
     Reading what is stored and saving the decision are one transaction, so two processes
     matching one database never judge an article twice nor create one event twice.
     """
+    bands = lsh_bands(article.text)  # before the write lock: other writers need not wait
     with storage.write():
         day = meeting_day(found, article)
-        nearby = storage.nearby(article.id, found.topic, day, found.participants)
+        nearby = storage.nearby(article.id, found.topic, day, found.participants, bands)
         if nearby.checked:
             return None
         decision = decide(found, article, nearby, today, policy)
-        return storage.apply(decision), decision.event_id is None
+        return storage.apply(decision, bands), decision.event_id is None
 
 
 def match_stored(storage: Storage, topics: Sequence[CompiledTopic], policy: Policy) -> MatchReport:

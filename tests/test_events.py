@@ -5,15 +5,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from monitor.events import (
+    EventSummary,
     Nearby,
     Policy,
+    Tally,
     decide,
-    event_days,
-    event_kind,
     find_event,
     near_duplicate_of,
 )
-from monitor.models import Event, EventArticle, Match, StoredArticle
+from monitor.models import EventArticle, Match, StoredArticle
 
 PARTIES = ("Xi Jinping", "Vladimir Putin")
 TOPIC = "china-russia-summit"
@@ -59,6 +59,17 @@ def member(
     return EventArticle(**fields)  # type: ignore[arg-type]
 
 
+def tally(articles: list[EventArticle]) -> Tally:
+    """The tally of ``articles``, filed in that order."""
+    first, *rest = articles
+    assert first.day
+    counted = Tally.start(first, first.day)
+    for article in rest:
+        assert article.day
+        counted = counted.add(article, article.day)
+    return counted
+
+
 def span(
     event_id: int,
     first: date,
@@ -67,20 +78,17 @@ def span(
     announced_only: bool = False,
     topic: str = TOPIC,
     participants: tuple[str, ...] = PARTIES,
-) -> Event:
-    stamp = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    return Event(
+    articles: list[EventArticle] | None = None,
+) -> EventSummary:
+    articles = articles or [member(first, announcement=announced_only, from_text=exact)]
+    return EventSummary(
         id=event_id,
         topic=topic,
         participants=participants,
-        kind="in-person",
         first_day=first,
         last_day=last or first,
         exact=exact,
-        first_article=f"a{first.isoformat()}",
-        created_at=stamp,
-        updated_at=stamp,
-        articles=(member(first, announcement=announced_only, from_text=exact),),
+        tally=tally(articles),
     )
 
 
@@ -133,8 +141,13 @@ def test_event_days_and_kind_follow_the_reports() -> None:
         member(date(2023, 3, 21)),
         member(date(2023, 3, 25), from_text=False, kind="video"),  # article date only
     ]
-    assert event_days(articles) == (date(2023, 3, 20), date(2023, 3, 21), True)
-    assert event_kind(articles) == "in-person"
+    counted = tally(articles)
+    assert (counted.first_day, counted.last_day, counted.exact) == (
+        date(2023, 3, 20),
+        date(2023, 3, 21),
+        True,
+    )
+    assert counted.kind == "in-person"
 
 
 WIRE = (
@@ -218,7 +231,7 @@ def test_a_copy_of_an_event_article_is_marked_as_its_near_duplicate() -> None:
 
 
 def test_the_kind_is_what_most_reports_say() -> None:
-    visit = replace(span(2, TODAY), articles=(member(TODAY, kind="video"),))
+    visit = span(2, TODAY, articles=[member(TODAY, kind="video")])
     decision = decide(
         match(TODAY, kind="in-person", score=0.95), article(), Nearby(False, (visit,)), TODAY, ALERT
     )

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from monitor.errors import ConfigError
-from monitor.events import Nearby, Policy, decide
+from monitor.events import EventSummary, Nearby, Policy, decide
 from monitor.extract import extract_document, extract_text
 from monitor.matcher import match_article, why_not_matched
-from monitor.models import Event, Match, StoredArticle
+from monitor.models import Match, StoredArticle
 from monitor.topic import CompiledTopic, compile_topic, load_topic, load_topics
 
 DATA = Path(__file__).parent / "data"
@@ -130,7 +130,7 @@ def test_a_report_of_a_meeting_held_is_dated_the_day_it_was_held(
 def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
     """File the matches in publication order, as the crawler would meet them, through the
     event stage itself (``events.decide``), keeping the events in memory."""
-    events: dict[int, Event] = {}
+    events: dict[int, EventSummary] = {}
     assigned: dict[str, int] = {}
     ordered = sorted(
         # an article with no date anywhere cannot be placed in time; storage files it
@@ -146,19 +146,14 @@ def test_articles_group_into_their_events(outcomes: list[Outcome]) -> None:
             outcome.found, article, Nearby(False, tuple(events.values())), found.date(), Policy()
         )
         event_id = len(events) if decision.event_id is None else decision.event_id
-        before = events[event_id].articles if event_id in events else ()
-        events[event_id] = Event(
+        events[event_id] = EventSummary(
             event_id,
             decision.topic,
             decision.participants,
-            decision.kind,
             decision.first_day,
             decision.last_day,
             decision.exact,
-            article.id,
-            found,
-            found,
-            (*before, decision.article),
+            decision.tally,
         )
         assigned[outcome.label["file"]] = event_id
     by_label: dict[str, set[int]] = defaultdict(set)

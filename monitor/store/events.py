@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from monitor.events import SEARCH_DAYS, Decision, Nearby
+from monitor.events import SEARCH_DAYS, Decision, EventSummary, Nearby, Tally
 from monitor.models import Event, EventArticle
 from monitor.store.outbox import OutboxStore
 from monitor.store.schema import iso, now, parse
@@ -36,6 +36,22 @@ def _article(row: dict[str, Any]) -> EventArticle:
         announcement=bool(row["announcement"]),
         evidence=tuple(json.loads(row["evidence"])),
         near_duplicate_of=row["near_duplicate_of"],
+    )
+
+
+def _summary(row: dict[str, Any]) -> EventSummary:
+    first, last = date.fromisoformat(row["first_day"]), date.fromisoformat(row["last_day"])
+    votes = tuple((kind, weight) for kind, weight in json.loads(row["votes"]))
+    return EventSummary(
+        id=row["id"],
+        topic=row["topic"],
+        participants=tuple(json.loads(row["participants"])),
+        first_day=first,
+        last_day=last,
+        exact=bool(row["exact"]),
+        tally=Tally(first, last, bool(row["exact"]), row["articles"], row["announcements"], votes)
+        if row["articles"]
+        else None,
     )
 
 
@@ -100,35 +116,60 @@ class EventStore(OutboxStore):
             [after, before, after, before, start.isoformat(), end.isoformat()],
         )
 
-    def nearby(self, article_id: str, topic: str, day: date, participants: Sequence[str]) -> Nearby:
-        """What the event stage needs to place a match of ``article_id`` on ``day``."""
+    def nearby(
+        self,
+        article_id: str,
+        topic: str,
+        day: date,
+        participants: Sequence[str],
+        bands: Sequence[int],
+    ) -> Nearby:
+        """What the event stage needs to place a match of ``article_id`` on ``day``: the
+        events around it as their tallies, and of those with its participants the members
+        sharing one of its LSH ``bands`` — never all the articles of an event."""
         checked = self.db.execute(
             "SELECT 1 FROM article_checks WHERE article_id = ? AND topic = ?", [article_id, topic]
         ).fetchone()
         if checked:
             return Nearby(checked=True)
         reach = f"{SEARCH_DAYS} days"
-        events = self._events(
-            "topic = ? AND first_day <= date(?, ?) AND last_day >= date(?, ?)",
-            [topic, day.isoformat(), f"+{reach}", day.isoformat(), f"-{reach}"],
-        )
+        events = [
+            _summary(row)
+            for row in self.db.query(
+                # By the last day (the unary + keeps the planner off the first day's index):
+                # every event began before a new article, few are still going on. Newest
+                # first, as ``events()`` lists them: of two as near, the first wins.
+                "SELECT * FROM events WHERE topic = ? AND last_day >= date(?, ?) "
+                "AND +first_day <= date(?, ?) ORDER BY first_day DESC, id DESC",
+                [topic, day.isoformat(), f"-{reach}", day.isoformat(), f"+{reach}"],
+            )
+        ]
         same = [e.id for e in events if set(e.participants) == set(participants)]
+        keys = json.dumps(list(bands))
         texts: dict[int, list[tuple[str, str]]] = {}
         for event_id in same:
+            # CROSS JOIN: from the bands to the members (SQLite would walk every member).
             rows = self.db.execute(
-                "SELECT a.id, a.text FROM matches m JOIN articles a ON a.id = m.article_id "
-                "WHERE m.event_id = ? ORDER BY m.matched_at, a.rowid",
-                [event_id],
+                """SELECT a.id, a.text
+                   FROM (SELECT DISTINCT article_id FROM event_bands
+                         WHERE event_id = ? AND band IN (SELECT value FROM json_each(?))) b
+                   CROSS JOIN matches m ON m.article_id = b.article_id AND m.topic = ?
+                   JOIN articles a ON a.id = m.article_id
+                   WHERE m.event_id = ?
+                   ORDER BY m.matched_at, a.rowid""",
+                [event_id, keys, topic, event_id],
             )
             texts[event_id] = [(row[0], row[1]) for row in rows]
         told = {event_id: self.told(event_id) for event_id in same}
         return Nearby(checked=False, events=tuple(events), texts=texts, told=told)
 
-    def apply(self, decision: Decision) -> int:
-        """Store what the event stage decided for one match, with the messages it owes, in
-        one transaction; the event's id."""
+    def apply(self, decision: Decision, bands: Sequence[int]) -> int:
+        """Store what the event stage decided for one match — its event's new tally, the
+        article's LSH ``bands`` and the messages it owes — in one transaction; the event's
+        id."""
         stamp = iso(now())
         article = decision.article
+        tally = decision.tally
         with self.write():
             event_id = decision.event_id
             if event_id is None:
@@ -139,9 +180,9 @@ class EventStore(OutboxStore):
                     [
                         decision.topic,
                         json.dumps(list(decision.participants), ensure_ascii=False),
-                        decision.kind,
-                        decision.first_day.isoformat(),
-                        decision.last_day.isoformat(),
+                        tally.kind,
+                        tally.first_day.isoformat(),
+                        tally.last_day.isoformat(),
                         article.id,
                         stamp,
                         stamp,
@@ -172,13 +213,21 @@ class EventStore(OutboxStore):
                 ],
             )
             self.db.execute(
+                "INSERT OR IGNORE INTO event_bands (event_id, band, article_id) "
+                "SELECT ?, value, ? FROM json_each(?)",
+                [event_id, article.id, json.dumps(list(bands))],
+            )
+            self.db.execute(
                 "UPDATE events SET kind = ?, first_day = ?, last_day = ?, exact = ?, "
-                "updated_at = ? WHERE id = ?",
+                "articles = ?, announcements = ?, votes = ?, updated_at = ? WHERE id = ?",
                 [
-                    decision.kind,
-                    decision.first_day.isoformat(),
-                    decision.last_day.isoformat(),
-                    int(decision.exact),
+                    tally.kind,
+                    tally.first_day.isoformat(),
+                    tally.last_day.isoformat(),
+                    int(tally.exact),
+                    tally.articles,
+                    tally.announcements,
+                    json.dumps(tally.votes, ensure_ascii=False),
                     stamp,
                     event_id,
                 ],
@@ -199,6 +248,8 @@ class EventStore(OutboxStore):
         with self.write():
             self.db.execute("DELETE FROM matches")
             self.db.execute("DELETE FROM article_checks")
+            self.db.execute("DELETE FROM event_bands")
+            self.db.execute("UPDATE events SET articles = 0, announcements = 0, votes = '[]'")
 
     def drop_empty_events(self) -> int:
         """Remove events no article supports any more, unless someone was told of them."""

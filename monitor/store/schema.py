@@ -15,6 +15,7 @@ more than all the work of `newsmon status`. Reads are plain sqlite3 (``LazyDatab
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -274,6 +275,52 @@ def m004_owners(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
     # ok | failed | interrupted: an interrupted run is neither a success nor a failure.
     db.execute("ALTER TABLE crawl_runs ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'")
+
+
+@migrations()
+def m005_event_tallies(db: Database) -> None:
+    # What an event's articles add up to, as running values (``monitor.events.Tally``), so
+    # that filing one more article never reads them all: their number, how many only
+    # announce the meeting, and each kind's votes (JSON [[kind, votes], ...], in the order
+    # the kinds came). first_day, last_day and exact already are such values.
+    db.execute("ALTER TABLE events ADD COLUMN articles INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE events ADD COLUMN announcements INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE events ADD COLUMN votes TEXT NOT NULL DEFAULT '[]'")
+    # An event's recent ones are found by their last day (the first can lie far back).
+    db.execute("CREATE INDEX events_last_day ON events(topic, last_day)")
+    # The LSH bands of each member's MinHash signature (``monitor.events.lsh_bands``): the
+    # members sharing one with a new article are the only ones compared with it.
+    db.execute(
+        """CREATE TABLE event_bands (
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            band INTEGER NOT NULL,
+            article_id TEXT NOT NULL REFERENCES articles(id),
+            PRIMARY KEY (event_id, band, article_id)
+        ) WITHOUT ROWID"""
+    )
+    # The events stored so far, tallied from their matches in the order they were filed.
+    from monitor.events import lsh_bands, vote
+
+    tallies: dict[int, tuple[int, int, dict[str, float]]] = {}
+    for event_id, article_id, kind, score, announcement, text in db.execute(
+        """SELECT m.event_id, m.article_id, m.kind, m.score, m.announcement, a.text
+           FROM matches m JOIN articles a ON a.id = m.article_id
+           ORDER BY m.matched_at, a.rowid"""
+    ):
+        articles, announcements, votes = tallies.get(event_id, (0, 0, {}))
+        votes[kind] = votes.get(kind, 0.0) + vote(score, bool(announcement))
+        tallies[event_id] = (articles + 1, announcements + announcement, votes)
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO event_bands (event_id, band, article_id) VALUES (?, ?, ?)",
+            [(event_id, band, article_id) for band in lsh_bands(text)],
+        )
+    db.conn.executemany(
+        "UPDATE events SET articles = ?, announcements = ?, votes = ? WHERE id = ?",
+        [
+            (articles, announcements, json.dumps(list(votes.items()), ensure_ascii=False), id_)
+            for id_, (articles, announcements, votes) in tallies.items()
+        ],
+    )
 
 
 @migrations()
