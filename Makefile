@@ -29,7 +29,7 @@ lint: install
 
 # Every figure of BENCHMARKS.md's generated sections, measured in one run (`bench-quick`:
 # the same measurements, smaller, in under five minutes).
-BENCHES := matcher startup soak
+BENCHES := matcher startup events soak
 
 bench: install
 	$(BIN)/python bench/extraction.py
