@@ -30,6 +30,7 @@ declared language, then the hint, decide.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -335,7 +336,13 @@ def _decode(html: bytes, content_type: str | None = None) -> str:
         return html.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    _, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
+    encoding, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
+    if codecs.lookup(encoding).name == "utf-8":
+        # Declared UTF-8 (header or meta), but the bytes just failed to decode as UTF-8:
+        # the declaration is wrong, and the text would come out as replacement characters.
+        guessed = _sniff_encoding(html)
+        if guessed and codecs.lookup(guessed).name != "utf-8":
+            return html.decode(guessed, errors="replace")
     return text
 
 

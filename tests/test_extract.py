@@ -280,3 +280,15 @@ def test_contradicting_dates_are_logged_with_both(caplog: pytest.LogCaptureFixtu
         f"kremlin-en: {url}: the feed dates it 2024-05-16T09:00:00+00:00 but the page "
         "2022-12-30T00:00:00; the page's date is kept"
     ]
+
+
+def test_a_page_wrongly_declared_utf8_is_read_in_its_real_charset() -> None:
+    """A Russian page in windows-1251 served (or meta-tagged) as UTF-8 is not lost."""
+    body = "Президент России Владимир Путин и Председатель КНР Си Цзиньпин провели переговоры. "
+    page = (
+        '<html><head><meta charset="utf-8"><title>Переговоры в Кремле</title></head><body>'
+        f"<article><h1>Переговоры в Кремле</h1><p>{body * 4}</p><p>{body * 3}</p></article>"
+        "</body></html>"
+    ).encode("cp1251")
+    doc = extract_document(page, content_type="text/html; charset=utf-8")
+    assert "Си Цзиньпин провели переговоры" in doc.text and doc.language == "ru"
