@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/matcher.py
+	$(BIN)/python bench/events.py --write
 	$(BIN)/python bench/soak.py --seconds 60
 
 clean:
