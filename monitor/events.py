@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -188,8 +189,9 @@ BAND_ROWS = 4
 
 @cache
 def _hash_functions() -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers (odd) and addends of the MinHash functions ((a·x + b) mod 2⁶⁴, high 32
-    bits): derived from their numbers, not from a random generator, so they never change."""
+    """Multipliers (odd) and addends of the MinHash functions (the high 32 bits of
+    (a·x + b) mod 2⁶⁴): derived from their numbers, not drawn from a random generator
+    (whose streams may change with numpy), so that stored bands stay comparable."""
     import numpy as np
 
     words = [
@@ -207,13 +209,9 @@ def lsh_bands(text: str) -> tuple[int, ...]:
     be its near-duplicate."""
     import numpy as np  # 0.1 s: only matching needs it, not every command
 
-    values = np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-            for s in shingles(text)
-        ),
-        dtype=np.uint64,
-    )
+    # CRC-32 of each shingle (a fifth of blake2b's cost), then the universal
+    # multiply-add-shift functions of 32-bit keys that make the permutations
+    values = np.fromiter((zlib.crc32(s.encode()) for s in shingles(text)), dtype=np.uint64)
     multipliers, addends = _hash_functions()
     hashed = (values[:, None] * multipliers + addends) >> np.uint64(32)  # wraps: mod 2⁶⁴
     signature = hashed.min(axis=0).astype(np.uint32).reshape(BANDS, BAND_ROWS)

@@ -1,17 +1,22 @@
 """The event stage: grouping matches into events, telling copies of one story apart from
 new stories, and deciding whom to tell — with plain values, no database."""
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from monitor.events import (
+    NEAR_DUPLICATE,
     EventSummary,
     Nearby,
     Policy,
     Tally,
     decide,
     find_event,
+    lsh_bands,
     near_duplicate_of,
+    shingles,
+    similarity,
 )
 from monitor.models import EventArticle, Match, StoredArticle
 
@@ -236,3 +241,28 @@ def test_the_kind_is_what_most_reports_say() -> None:
         match(TODAY, kind="in-person", score=0.95), article(), Nearby(False, (visit,)), TODAY, ALERT
     )
     assert decision.kind == "in-person"
+
+
+def test_lsh_bands_name_every_copy_past_the_threshold_and_few_others() -> None:
+    rng = random.Random(8)
+    words = [f"w{n}" for n in range(2_000)]
+    copies = distinct = 0
+    for _ in range(300):
+        text = rng.choices(words, k=rng.randint(40, 200))
+        other = list(text)
+        for _ in range(rng.randint(0, len(text) // 4)):
+            other[rng.randrange(len(other))] = rng.choice(words)
+        a, b = " ".join(text), " ".join(other)
+        shared = set(lsh_bands(a)) & set(lsh_bands(b))
+        if similarity(shingles(a), shingles(b)) >= NEAR_DUPLICATE:
+            copies += 1
+            assert shared, (a, b)
+        distinct += bool(set(lsh_bands(a)) & set(lsh_bands(" ".join(rng.choices(words, k=100)))))
+    assert copies > 50 and distinct == 0
+
+
+def test_a_tie_of_kinds_goes_to_the_one_reported_first() -> None:
+    video, visit = member(TODAY, kind="video"), member(TODAY, kind="in-person")
+    assert tally([video, visit]).kind == "video" and tally([visit, video]).kind == "in-person"
+    unknown = member(TODAY, kind="unknown")
+    assert tally([unknown, visit]).kind == "in-person"  # "unknown" loses a tie

@@ -1,5 +1,9 @@
 """Events and the matches that make them: what the event stage decided, stored as told
 (``monitor.events`` decides; nothing here does), and read back as typed ``Event`` values.
+
+Filing reads no event whole: an event row carries its running tally, and ``event_bands``
+its members' LSH bands, so ``nearby`` reads a few rows whatever an event's size. Whole
+events (with every article) are for alerts, ``events`` and the digest.
 """
 
 from __future__ import annotations
