@@ -45,10 +45,22 @@ from urllib.parse import urlsplit
 import dateparser
 import trafilatura
 from charset_normalizer import from_bytes
+from htmldate import find_date
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_metainfo,
+    extract_sitename,
+    extract_title,
+)
 from trafilatura.settings import Document as TrafilaturaDocument
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
@@ -91,6 +103,9 @@ _SITE_RULES: dict[str, _SiteRule] = {
     ),
     "news.cn": _SiteRule(body=("//*[@id='detailContent']",)),
 }
+
+# Precision-mode text shorter than this (characters) is checked against balanced mode.
+_PRECISION_ENOUGH = 500
 
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th")
 
@@ -201,28 +216,13 @@ def extract_document(
     if tree is None:
         raise ExtractError("not-html", "lxml could not parse it")
 
-    # trafilatura works on a copy: `tree` stays whole for the page's own metadata.
-    result = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        include_comments=False,  # the one option that measurably helps (docs/pitfalls.md)
-        fast=True,  # same F1, ~1.4x faster, less memory
-        deduplicate=False,  # its process-global cache drops repeat pages in a daemon
-    )
-    # No target_language: a wrong one discards the whole document.
-    found = result if isinstance(result, TrafilaturaDocument) else None
+    page = _page_metadata(tree)
     metas = _meta_values(tree)
-
-    title = _title(
-        tree, metas, found.title if found else None, found.sitename if found else None, url
-    )
-    title = title or hints.title or ""
-    text = _body_text(tree, url, found.text if found else None, title)
+    title = _title(tree, metas, page.title, page.sitename, url) or hints.title or ""
+    text = _body_text(tree, url, title)
     if not _PROSE.search(text):
         raise ExtractError("no-text", "no paragraph of article text")
 
-    guessed_date = found.date if found else None
     page_date = _structured_date(tree, metas)
     feed_date, overruled = hints.published, None
     if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
@@ -231,23 +231,18 @@ def extract_document(
         # file the article under whatever meeting took place that day. One calendar day
         # apart is left alone: time zones make that much.
         feed_date, overruled = None, hints.published
-    published = (
-        feed_date
-        or page_date
-        or _url_date(url)
-        or _htmldate(guessed_date, trust_new_year=False)
-        or _date_in_text(text)
-        or _htmldate(guessed_date, trust_new_year=True)
+    published = feed_date or page_date or _url_date(url) or _unstructured_date(tree, url, text)
+    language = _language(
+        f"{title}\n{text}",
+        language_code(tree.get("lang") or metas.get("og:locale")),
+        language_code(hints.language),
     )
-    author = (found.author if found else None) or hints.author
+    # Last: the byline search prunes `tree` in place.
+    author = page.author or _byline(tree) or hints.author
     return Document(
         title=title,
         text=text,
-        language=_language(
-            f"{title}\n{text}",
-            language_code(tree.get("lang") or metas.get("og:locale")),
-            language_code(hints.language),
-        ),
+        language=language,
         published=published,
         author=author.strip() if author else None,
         feed_published=overruled,
@@ -392,16 +387,45 @@ def _microformat_lead(tree: HtmlElement) -> str | None:
     return None
 
 
-def _body_text(tree: HtmlElement, url: str | None, extracted: str | None, title: str) -> str:
+def _body_text(tree: HtmlElement, url: str | None, title: str) -> str:
     """The host's rule where it finds prose, else trafilatura's text with the h-entry lead."""
     text = _clean_lines(_site_lines(tree, url), title)
     if _PROSE.search(text):
         return text
-    lines = extracted.splitlines() if extracted else []
+    extracted = _trafilatura_text(tree, url)
+    lines = extracted.splitlines()
     lead = _microformat_lead(tree)
-    if lead and _squash(lead) not in _squash(extracted or ""):
+    if lead and _squash(lead) not in _squash(extracted):
         lines.insert(0, lead)
     return _clean_lines(lines, title)
+
+
+def _trafilatura_text(tree: HtmlElement, url: str | None) -> str:
+    """trafilatura's precision mode, or its balanced mode where that finds little.
+
+    Precision drops more related-link lists, newsletter boxes and teasers (tuning part of
+    bench/extraction.py: F1 0.964 → 0.968), but on some layouts it keeps next to nothing of
+    the article: where its text is short, a balanced run is taken when it finds some prose
+    that precision did not or more than twice as much text.
+    """
+    options: dict[str, Any] = {
+        "url": url,
+        "with_metadata": False,  # read by _page_metadata, without the costly parts
+        "include_comments": False,  # measurably helps (docs/pitfalls.md)
+        "fast": True,  # same F1, ~1.4x faster, less memory
+        "deduplicate": False,  # its process-global cache drops repeat pages in a daemon
+    }
+    # trafilatura works on a copy: `tree` stays whole for the page's own metadata.
+    # No target_language: a wrong one discards the whole document.
+    precise = trafilatura.bare_extraction(tree, favor_precision=True, **options)
+    text = precise.text if isinstance(precise, TrafilaturaDocument) and precise.text else ""
+    if len(text) >= _PRECISION_ENOUGH and _PROSE.search(text):
+        return text
+    balanced = trafilatura.bare_extraction(tree, **options)
+    more = balanced.text if isinstance(balanced, TrafilaturaDocument) and balanced.text else ""
+    if len(more) > 2 * len(text) or (_PROSE.search(more) and not _PROSE.search(text)):
+        return more
+    return text
 
 
 def _clean_lines(lines: Iterable[str], title: str) -> str:
@@ -418,6 +442,35 @@ def _clean_lines(lines: Iterable[str], title: str) -> str:
 
 def _squash(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
+
+
+# --- metadata -------------------------------------------------------------------------
+
+
+def _page_metadata(tree: HtmlElement) -> TrafilaturaDocument:
+    """Title, author and site name as trafilatura's ``extract_metadata`` reads them (meta
+    tags, then JSON-LD, then the title elements), without what newsmon does not use or
+    does itself: categories, tags, licence, URL and htmldate (see ``_unstructured_date``),
+    and without the byline search, which copies the whole tree (see ``_byline``).
+
+    Passing ``with_metadata=True`` instead cost 24 % of the extraction time.
+    """
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None  # trafilatura's own rule: a one-word "author" is a handle
+    metadata = extract_meta_json(tree, metadata)
+    metadata.title = metadata.title or extract_title(tree)
+    metadata.sitename = metadata.sitename or extract_sitename(tree)
+    return metadata
+
+
+def _byline(tree: HtmlElement) -> str | None:
+    """trafilatura's byline search (``extract_author``), pruning ``tree`` itself rather
+    than a copy of it: call it last."""
+    found = extract_metainfo(
+        prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120
+    )
+    return normalize_authors(None, found) if found else None
 
 
 # --- title ----------------------------------------------------------------------------
@@ -549,13 +602,18 @@ def _url_date(url: str | None) -> datetime | None:
         return None
 
 
-def _htmldate(value: str | None, *, trust_new_year: bool) -> datetime | None:
-    """htmldate's guess. It reads "6 мая 2024 года" as 2024-01-01, so 1 January is
-    only believed when nothing else has a date."""
-    parsed = _parse_date_value(value) if value else None
-    if parsed and not trust_new_year and (parsed.month, parsed.day) == (1, 1):
-        return None
-    return parsed
+def _unstructured_date(tree: HtmlElement, url: str | None, text: str) -> datetime | None:
+    """htmldate's guess, then a dateline in the text, then htmldate's 1 January.
+
+    htmldate reads "6 мая 2024 года" as 2024-01-01, so 1 January is only believed when
+    nothing else has a date. Called only where the structured sources gave none: htmldate
+    copies and searches the whole tree.
+    """
+    guessed = find_date(tree, url=url, **set_date_params(extensive=True))
+    parsed = _parse_date_value(guessed) if guessed else None
+    if parsed and (parsed.month, parsed.day) != (1, 1):
+        return parsed
+    return _date_in_text(text) or parsed
 
 
 def _date_in_text(text: str) -> datetime | None:
