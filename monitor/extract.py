@@ -129,6 +129,30 @@ _BOILERPLATE_LINE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+# Short lines (see _SHORT_LINE) that are never article text either: what sites put
+# around and between paragraphs, in the four languages newsmon reads and a few more.
+_SHORT_BOILERPLATE = re.compile(
+    r"""^(?:
+      (?:read\s+(?:more|also|next)|see\s+(?:more|also)|also\s+read|related(?:\s+\w+)?
+       |more\s+on\s+this(?:\s+story)?|читайте\s+(?:также|еще|ещё)|смотрите\s+также|по\s+теме
+       |相关\w{0,2}|延伸阅读|推荐阅读)\s*[:：].*                # "Read more: <headline>"
+    | read\s+more|related\s+(?:articles|stories|news|posts)|don[’']?t\s+miss|читайте\s+также
+    | 相关新闻|相关阅读|更多阅读
+    | (?:like\s+this\s+(?:story|article)\?\s*)?share\s+(?:it|this)\b.{0,60}
+    | follow\s+.{1,60}\s+on\s+(?:twitter|facebook|instagram|telegram|youtube|tiktok|linkedin)\b.*
+    | (?:подписывайтесь|подпишитесь)\s+на\s.*
+    | ikuti\s.{1,60}\s+di\s+(?:google\s+news|instagram|twitter|facebook|telegram|whatsapp)\b.*
+    | sign\s+up\s.{0,60}newsletter.*|subscribe\s+to\s+(?:our|the)\s.{0,40}newsletter.*
+    | (?:copyright|©|\(c\))\s.*
+    | .*(?:\ball\s+rights\s+reserved|все\s+права\s+защищены|版权所有).*
+    | .{0,120}\b(?:photos?|images?|fotos?|фото)\s*(?:credits?\s*)?[:©].{0,80}  # photo credits
+    | (?:filed\s+under|posted\s+in|categor(?:y|ies)|kategori|рубрик[аи])\s*:.*|tags
+    | (?:\d+\s+)?comments?|leave\s+a\s+(?:comment|reply)|комментари[йи]|komentar|评论
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SHORT_LINE = 200  # characters; a paragraph of text is longer, or is a sentence
+
 # Some sentence of prose, as opposed to the menus and link lists a page without an
 # article leaves behind.
 _PROSE = re.compile(
@@ -461,6 +485,8 @@ def _clean_lines(lines: Iterable[str], title: str) -> str:
     for raw in lines:
         line = " ".join(raw.split())
         if not line or _BOILERPLATE_LINE.match(line):
+            continue
+        if len(line) <= _SHORT_LINE and _SHORT_BOILERPLATE.match(line):
             continue
         if not kept and title and _squash(line) == _squash(title):
             continue  # the headline repeated as the body's first line
