@@ -29,10 +29,9 @@ lint: install
 
 # Every figure of BENCHMARKS.md's generated sections, measured in one run (`bench-quick`:
 # the same measurements, smaller, in under five minutes).
-BENCHES := matcher startup events soak
+BENCHES := extraction matcher startup events soak
 
 bench: install
-	$(BIN)/python bench/extraction.py
 	for b in $(BENCHES); do $(BIN)/python bench/$$b.py --write || exit 1; done
 
 bench-quick: install

@@ -40,16 +40,32 @@ from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import chain, islice
 from typing import Any
 from urllib.parse import urlsplit
 
 import dateparser
 import trafilatura
 from charset_normalizer import from_bytes
-from lxml.html import HtmlElement
+from htmldate import find_date
+from lxml.etree import XPath
+from lxml.html import HtmlElement, fragment_fromstring
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from readability import Document as ReadabilityDocument
+from readability.readability import Unparseable
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_metainfo,
+    extract_sitename,
+    extract_title,
+)
 from trafilatura.settings import Document as TrafilaturaDocument
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
@@ -93,6 +109,9 @@ _SITE_RULES: dict[str, _SiteRule] = {
     "news.cn": _SiteRule(body=("//*[@id='detailContent']",)),
 }
 
+# Precision-mode text shorter than this (characters) is checked against balanced mode.
+_PRECISION_ENOUGH = 500
+
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th")
 
 # Whole lines that are never article text, whatever the site.
@@ -110,6 +129,30 @@ _BOILERPLATE_LINE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+# Short lines (see _SHORT_LINE) that are never article text either: what sites put
+# around and between paragraphs, in the four languages newsmon reads and a few more.
+_SHORT_BOILERPLATE = re.compile(
+    r"""^(?:
+      (?:read\s+(?:more|also|next)|see\s+(?:more|also)|also\s+read|related(?:\s+\w+)?
+       |more\s+on\s+this(?:\s+story)?|читайте\s+(?:также|еще|ещё)|смотрите\s+также|по\s+теме
+       |相关\w{0,2}|延伸阅读|推荐阅读)\s*[:：].*                # "Read more: <headline>"
+    | read\s+more|related\s+(?:articles|stories|news|posts)|don[’']?t\s+miss|читайте\s+также
+    | 相关新闻|相关阅读|更多阅读
+    | (?:like\s+this\s+(?:story|article)\?\s*)?share\s+(?:it|this)\b.{0,60}
+    | follow\s+.{1,60}\s+on\s+(?:twitter|facebook|instagram|telegram|youtube|tiktok|linkedin)\b.*
+    | (?:подписывайтесь|подпишитесь)\s+на\s.*
+    | ikuti\s.{1,60}\s+di\s+(?:google\s+news|instagram|twitter|facebook|telegram|whatsapp)\b.*
+    | sign\s+up\s.{0,60}newsletter.*|subscribe\s+to\s+(?:our|the)\s.{0,40}newsletter.*
+    | (?:copyright|©|\(c\))\s.*
+    | .*(?:\ball\s+rights\s+reserved|все\s+права\s+защищены|版权所有).*
+    | .{0,120}\b(?:photos?|images?|fotos?|фото)\s*(?:credits?\s*)?[:©].{0,80}  # photo credits
+    | (?:filed\s+under|posted\s+in|categor(?:y|ies)|kategori|рубрик[аи])\s*:.*|tags
+    | (?:\d+\s+)?comments?|leave\s+a\s+(?:comment|reply)|комментари[йи]|komentar|评论
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SHORT_LINE = 200  # characters; a paragraph of text is longer, or is a sentence
 
 # Some sentence of prose, as opposed to the menus and link lists a page without an
 # article leaves behind.
@@ -161,12 +204,15 @@ _META_DATE_KEYS = (
     "sailthru.date",
     "parsely-pub-date",
 )
-_TIME_XPATHS = (
-    f"//time[@datetime][{_has_class('read__published')}]/@datetime",  # Kremlin
-    f"//time[@datetime][{_has_class('entry-date')}][{_has_class('published')}]/@datetime",  # WP
-    f"//time[@datetime][{_has_class('dt-published')} or {_has_class('published')}]/@datetime",
-    "//*[@itemprop='datePublished']/@datetime | //*[@itemprop='datePublished']/@content",
-    "(//article//time[@datetime])[1]/@datetime",
+_TIME_XPATHS = tuple(
+    XPath(expression)
+    for expression in (
+        f"//time[@datetime][{_has_class('read__published')}]/@datetime",  # Kremlin
+        f"//time[@datetime][{_has_class('entry-date')}][{_has_class('published')}]/@datetime",  # WP
+        f"//time[@datetime][{_has_class('dt-published')} or {_has_class('published')}]/@datetime",
+        "//*[@itemprop='datePublished']/@datetime | //*[@itemprop='datePublished']/@content",
+        "(//article//time[@datetime])[1]/@datetime",
+    )
 )
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting", re.IGNORECASE)
 
@@ -177,7 +223,9 @@ _LANGUAGE_FOLD = {"wuu": "zh", "yue": "zh", "arz": "ar", "ary": "ar", "uzs": "uz
 # gives the second a fair share, take the second. Indonesian news outnumbers Malay by far
 # (a short Andalpost paragraph scores ms 0.52 / id 0.48); long Malay text still scores ms.
 _CLOSE_CALLS = {"ms": "id"}
-_LANGID_SAMPLE = 3000  # characters; more costs time and changes nothing
+# Characters. On 788 texts (the benchmark's pages, the test corpora) 1,000 and 3,000 gave
+# the same language every time, in a third of the time; at 300 two short pages changed.
+_LANGID_SAMPLE = 1000
 _LANGID_MIN_CHARS = 30  # below this the text alone does not decide
 _LANGID_MIN_CONFIDENCE = 0.5
 _PLAUSIBLE = 0.25  # a declared language the text gives this much is taken (id vs ms)
@@ -202,28 +250,13 @@ def extract_document(
     if tree is None:
         raise ExtractError("not-html", "lxml could not parse it")
 
-    # trafilatura works on a copy: `tree` stays whole for the page's own metadata.
-    result = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        include_comments=False,  # the one option that measurably helps (docs/pitfalls.md)
-        fast=True,  # same F1, ~1.4x faster, less memory
-        deduplicate=False,  # its process-global cache drops repeat pages in a daemon
-    )
-    # No target_language: a wrong one discards the whole document.
-    found = result if isinstance(result, TrafilaturaDocument) else None
+    page = _page_metadata(tree)
     metas = _meta_values(tree)
-
-    title = _title(
-        tree, metas, found.title if found else None, found.sitename if found else None, url
-    )
-    title = title or hints.title or ""
-    text = _body_text(tree, url, found.text if found else None, title)
+    title = _title(tree, metas, page.title, page.sitename, url) or hints.title or ""
+    text = _body_text(tree, url, title)
     if not _PROSE.search(text):
         raise ExtractError("no-text", "no paragraph of article text")
 
-    guessed_date = found.date if found else None
     page_date = _structured_date(tree, metas)
     feed_date, overruled = hints.published, None
     if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
@@ -232,23 +265,18 @@ def extract_document(
         # file the article under whatever meeting took place that day. One calendar day
         # apart is left alone: time zones make that much.
         feed_date, overruled = None, hints.published
-    published = (
-        feed_date
-        or page_date
-        or _url_date(url)
-        or _htmldate(guessed_date, trust_new_year=False)
-        or _date_in_text(text)
-        or _htmldate(guessed_date, trust_new_year=True)
+    published = feed_date or page_date or _url_date(url) or _unstructured_date(tree, url, text)
+    language = _language(
+        f"{title}\n{text[:_LANGID_SAMPLE]}",
+        language_code(tree.get("lang") or metas.get("og:locale")),
+        language_code(hints.language),
     )
-    author = (found.author if found else None) or hints.author
+    # Last: the byline search prunes `tree` in place.
+    author = page.author or _byline(tree) or hints.author
     return Document(
         title=title,
         text=text,
-        language=_language(
-            f"{title}\n{text}",
-            language_code(tree.get("lang") or metas.get("og:locale")),
-            language_code(hints.language),
-        ),
+        language=language,
         published=published,
         author=author.strip() if author else None,
         feed_published=overruled,
@@ -392,23 +420,71 @@ def _microformat_lead(tree: HtmlElement) -> str | None:
     trafilatura takes the ``itemprop=articleBody`` container and leaves the lead out, yet
     on Kremlin pages the lead is the sentence that says who met whom.
     """
-    entries = tree.xpath(f"//*[{_has_class('h-entry')}][.//*[{_has_class('e-content')}]]")
-    for entry in entries[:1]:
+    # The plain `contains` walks the tree cheaply; the exact class test runs on its finds.
+    entries = (
+        candidate
+        for candidate in tree.xpath("//*[contains(@class, 'h-entry')]")
+        if candidate.xpath(f"self::*[{_has_class('h-entry')}][.//*[{_has_class('e-content')}]]")
+    )
+    for entry in islice(entries, 1):
         for summary in entry.xpath(f".//*[{_has_class('p-summary')}]")[:1]:
             return " ".join(summary.text_content().split()) or None
     return None
 
 
-def _body_text(tree: HtmlElement, url: str | None, extracted: str | None, title: str) -> str:
+def _body_text(tree: HtmlElement, url: str | None, title: str) -> str:
     """The host's rule where it finds prose, else trafilatura's text with the h-entry lead."""
     text = _clean_lines(_site_lines(tree, url), title)
     if _PROSE.search(text):
         return text
-    lines = extracted.splitlines() if extracted else []
+    extracted = _article_text(tree, url)
+    lines = extracted.splitlines()
     lead = _microformat_lead(tree)
-    if lead and _squash(lead) not in _squash(extracted or ""):
+    if lead and _squash(lead) not in _squash(extracted):
         lines.insert(0, lead)
     return _clean_lines(lines, title)
+
+
+def _article_text(tree: HtmlElement, url: str | None) -> str:
+    """trafilatura's precision mode; where it finds little, its balanced mode, and where
+    the two disagree, readability-lxml as a second opinion.
+
+    Precision drops more related-link lists, newsletter boxes and teasers (tuning part of
+    bench/extraction.py: F1 0.964 → 0.968), but on some layouts it keeps next to nothing
+    of the article, and balanced mode then keeps the menus too. readability's text is
+    taken when it lies between the two (F1 0.968 → 0.974 on the tuning part; it costs
+    ~20 ms a page, so it runs only there: 5 pages in 121).
+    """
+    options: dict[str, Any] = {
+        "url": url,
+        "with_metadata": False,  # read by _page_metadata, without the costly parts
+        "include_comments": False,  # measurably helps (docs/pitfalls.md)
+        "fast": True,  # same F1, ~1.4x faster, less memory
+        "deduplicate": False,  # its process-global cache drops repeat pages in a daemon
+    }
+    # trafilatura works on a copy: `tree` stays whole for the page's own metadata.
+    # No target_language: a wrong one discards the whole document.
+    precise = _text_of(trafilatura.bare_extraction(tree, favor_precision=True, **options))
+    if len(precise) >= _PRECISION_ENOUGH and _PROSE.search(precise):
+        return precise
+    balanced = _text_of(trafilatura.bare_extraction(tree, **options))
+    if len(balanced) <= 2 * len(precise) and (
+        _PROSE.search(precise) or not _PROSE.search(balanced)
+    ):
+        return precise
+    try:
+        # readability drops hidden nodes in place: it works on a copy.
+        summary = ReadabilityDocument(deepcopy(tree), url=url).summary(html_partial=True)
+    except Unparseable:
+        return balanced
+    second = "\n".join(_block_lines(fragment_fromstring(summary, create_parent="div")))
+    if len(precise) <= len(second) <= len(balanced) and _PROSE.search(second):
+        return second
+    return balanced
+
+
+def _text_of(result: object) -> str:
+    return (result.text if isinstance(result, TrafilaturaDocument) else None) or ""
 
 
 def _clean_lines(lines: Iterable[str], title: str) -> str:
@@ -416,6 +492,8 @@ def _clean_lines(lines: Iterable[str], title: str) -> str:
     for raw in lines:
         line = " ".join(raw.split())
         if not line or _BOILERPLATE_LINE.match(line):
+            continue
+        if len(line) <= _SHORT_LINE and _SHORT_BOILERPLATE.match(line):
             continue
         if not kept and title and _squash(line) == _squash(title):
             continue  # the headline repeated as the body's first line
@@ -425,6 +503,35 @@ def _clean_lines(lines: Iterable[str], title: str) -> str:
 
 def _squash(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
+
+
+# --- metadata -------------------------------------------------------------------------
+
+
+def _page_metadata(tree: HtmlElement) -> TrafilaturaDocument:
+    """Title, author and site name as trafilatura's ``extract_metadata`` reads them (meta
+    tags, then JSON-LD, then the title elements), without what newsmon does not use or
+    does itself: categories, tags, licence, URL and htmldate (see ``_unstructured_date``),
+    and without the byline search, which copies the whole tree (see ``_byline``).
+
+    Passing ``with_metadata=True`` instead cost 24 % of the extraction time.
+    """
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None  # trafilatura's own rule: a one-word "author" is a handle
+    metadata = extract_meta_json(tree, metadata)
+    metadata.title = metadata.title or extract_title(tree)
+    metadata.sitename = metadata.sitename or extract_sitename(tree)
+    return metadata
+
+
+def _byline(tree: HtmlElement) -> str | None:
+    """trafilatura's byline search (``extract_author``), pruning ``tree`` itself rather
+    than a copy of it: call it last."""
+    found = extract_metainfo(
+        prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120
+    )
+    return normalize_authors(None, found) if found else None
 
 
 # --- title ----------------------------------------------------------------------------
@@ -498,16 +605,14 @@ def _meta_values(tree: HtmlElement) -> dict[str, str]:
 
 
 def _structured_date(tree: HtmlElement, metas: dict[str, str]) -> datetime | None:
-    candidates: Iterator[str] = (
-        value
-        for value in (
-            *_jsonld_dates(tree),
-            *(metas.get(key) for key in _META_DATE_KEYS),
-            *(str(v) for xpath in _TIME_XPATHS for v in tree.xpath(xpath)[:1]),
-        )
-        if value
+    # Lazily, in order: the <time> XPaths each walk the whole tree, and most pages
+    # answer from JSON-LD or <meta> before them.
+    candidates: Iterator[str | None] = chain(
+        _jsonld_dates(tree),
+        (metas.get(key) for key in _META_DATE_KEYS),
+        (str(v) for xpath in _TIME_XPATHS for v in xpath(tree)[:1]),
     )
-    return next((d for d in map(_parse_date_value, candidates) if d), None)
+    return next((d for d in map(_parse_date_value, filter(None, candidates)) if d), None)
 
 
 def _jsonld_dates(tree: HtmlElement) -> list[str]:
@@ -556,13 +661,18 @@ def _url_date(url: str | None) -> datetime | None:
         return None
 
 
-def _htmldate(value: str | None, *, trust_new_year: bool) -> datetime | None:
-    """htmldate's guess. It reads "6 мая 2024 года" as 2024-01-01, so 1 January is
-    only believed when nothing else has a date."""
-    parsed = _parse_date_value(value) if value else None
-    if parsed and not trust_new_year and (parsed.month, parsed.day) == (1, 1):
-        return None
-    return parsed
+def _unstructured_date(tree: HtmlElement, url: str | None, text: str) -> datetime | None:
+    """htmldate's guess, then a dateline in the text, then htmldate's 1 January.
+
+    htmldate reads "6 мая 2024 года" as 2024-01-01, so 1 January is only believed when
+    nothing else has a date. Called only where the structured sources gave none: htmldate
+    copies and searches the whole tree.
+    """
+    guessed = find_date(tree, url=url, **set_date_params(extensive=True))
+    parsed = _parse_date_value(guessed) if guessed else None
+    if parsed and (parsed.month, parsed.day) != (1, 1):
+        return parsed
+    return _date_in_text(text) or parsed
 
 
 def _date_in_text(text: str) -> datetime | None:
