@@ -7,7 +7,8 @@ terms such as 普京, below trigram length).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.models import Article, StoredArticle
@@ -43,6 +44,17 @@ def fts_expression(query: str) -> tuple[str, list[str], bool]:
     while parts and parts[-1] in ("OR", "NOT", "AND"):
         parts.pop()
     return " ".join(parts), terms, plain
+
+
+@dataclass(frozen=True)
+class NoText:
+    """A fetched page without article text, as ``save_unextractable`` records it."""
+
+    article_id: str
+    source: str
+    url: str
+    canonical_url: str
+    reason: str
 
 
 def _stored(row: dict[str, Any]) -> StoredArticle:
@@ -122,6 +134,22 @@ class ArticleStore(Connection):
             )
             self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article.id])
         return cursor.rowcount == 1 and original is None
+
+    def save_pages(self, pages: Sequence[Article | NoText]) -> list[bool]:
+        """Store a batch of fetched pages in one transaction (one commit instead of one per
+        page); for each, True when it is a new article (``save_article``). A failure stores
+        none of them."""
+        with self.write():
+            return [
+                self.save_article(page) if isinstance(page, Article) else self._no_text(page)
+                for page in pages
+            ]
+
+    def _no_text(self, page: NoText) -> bool:
+        self.save_unextractable(
+            page.article_id, page.source, page.url, page.canonical_url, page.reason
+        )
+        return False
 
     def save_unextractable(
         self, article_id: str, source: str, url: str, canonical_url: str, reason: str
