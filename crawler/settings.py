@@ -36,5 +36,8 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.HostFence": 50},
         "ITEM_PIPELINES": {"crawler.pipelines.ArticlePipeline": 300},
+        # Fetched pages waiting for extraction or storage stop new downloads past this
+        # many bytes (Scrapy's default, set on purpose: it bounds a backfill's memory).
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 5_000_000,
         "LOG_LEVEL": "INFO",
     }

@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from w3lib.http import basic_auth_header
 
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
+from crawler.extraction import ExtractionPool
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
@@ -107,12 +108,14 @@ class SourceSpider(scrapy.Spider):
         politeness: Politeness,
         storage: Storage,
         report: CrawlReport,
+        extraction: ExtractionPool,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=f"newsmon-{source.name}", **kwargs)
         self.source = source
         self.storage = storage
         self.report = report
+        self.extraction = extraction  # the runner's worker processes, for the pipeline
         self.hosts = source.hosts
         self.follow = FollowPattern(source.follow, source.name) if source.follow else None
         lookback = source.politeness(politeness).lookback

@@ -66,7 +66,8 @@ class _Strict(BaseModel):
 
 
 class Politeness(_Strict):
-    """How hard newsmon may hit one host; every key can be overridden per source."""
+    """How hard newsmon may hit one host; every key but ``extract_workers`` (the process's,
+    shared by its sources) can be overridden per source."""
 
     delay: float = Field(1.0, ge=0, description="seconds between requests to one host")
     concurrency_per_host: int = Field(2, ge=1, le=32, description="parallel requests per host")
@@ -92,6 +93,9 @@ class Politeness(_Strict):
     min_every: Duration = Field(
         timedelta(minutes=1),
         description="shortest `every` allowed for a site (loopback hosts are exempt)",
+    )
+    extract_workers: int = Field(
+        0, ge=0, le=64, description="processes extracting pages, for all sources; 0 = one per core"
     )
 
 

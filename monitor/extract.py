@@ -35,6 +35,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
@@ -72,7 +73,14 @@ from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
 from monitor.text import language_code
 
-__all__ = ["content_hash", "extract", "extract_document", "extract_text"]
+__all__ = [
+    "article_of",
+    "content_hash",
+    "extract",
+    "extract_document",
+    "extract_text",
+    "load_models",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +293,12 @@ def extract_document(
 
 def extract(page: Page) -> Article:
     """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
-    document = extract_document(page.html, page.url, page.hints, page.content_type)
+    return article_of(page, extract_document(page.html, page.url, page.hints, page.content_type))
+
+
+def article_of(page: Page, document: Document) -> Article:
+    """The Article of a page whose Document was read (maybe in another process: the log
+    line about a contradicted feed date is written here, where logging is set up)."""
     if document.feed_published is not None:
         logger.info(
             "%s: %s: the feed dates it %s but the page %s; the page's date is kept",
@@ -684,9 +697,24 @@ def _date_in_text(text: str) -> datetime | None:
 # --- language -------------------------------------------------------------------------
 
 
-@cache
+_MODEL_LOCK = threading.Lock()
+
+
+def load_models() -> None:
+    """Load the language model now (an extraction worker's start), not at the first page."""
+    _identifier()
+
+
 def _identifier() -> LanguageIdentifier:
-    # Loaded on first use (~0.9 s), not at import: the CLI imports this module lazily too.
+    # Without the lock, threads extracting at once each loaded the model (six threads:
+    # ~2.5 s CPU and ~300 MB, PITFALLS.md).
+    with _MODEL_LOCK:
+        return _load_identifier()
+
+
+@cache
+def _load_identifier() -> LanguageIdentifier:
+    # Loaded on first use, not at import: the CLI imports this module lazily too.
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 

@@ -44,17 +44,18 @@ async def crawl_sources(
 
     A source that fails, even by crashing its crawler, is recorded as failed and
     never stops the others. A source that starts failing, or recovers, is announced
-    once to the ``notify`` channels. The daemon passes its long-lived ``runner`` (an
-    AsyncCrawlerRunner) so that it can stop every crawl in flight.
+    once to the ``notify`` channels. The daemon passes its long-lived ``runner`` (a
+    ``crawler_runner``) so that it can stop every crawl in flight; without one, a runner
+    is made for this call and its extraction workers stopped at the end.
     """
     import asyncio
 
-    from scrapy.crawler import AsyncCrawlerRunner
-
+    from crawler.runner import CrawlRunner
     from crawler.settings import scrapy_settings
     from crawler.spider import CrawlReport, SourceSpider
 
-    runner = runner or AsyncCrawlerRunner(scrapy_settings(config.crawl))
+    own = runner is None
+    runner = runner or CrawlRunner(scrapy_settings(config.crawl), config.crawl.extract_workers)
     jobs = []
     for source in sources:
         report = CrawlReport(source.name)
@@ -70,9 +71,12 @@ async def crawl_sources(
             politeness=config.crawl,
             storage=storage,
             report=report,
+            extraction=runner.extraction,
         )
         jobs.append((source, report, task))
     results = await asyncio.gather(*(task for _, _, task in jobs), return_exceptions=True)
+    if own:
+        await runner.close()
     # Errors may quote a feed URL with a key or a password in it: never store those.
     redact = Redactor(config.secrets).redact
     all_stats = []
@@ -146,13 +150,13 @@ def asyncio_reactor() -> Any:
 
 
 def crawler_runner(config: Config) -> Any:
-    """An AsyncCrawlerRunner that can stop every crawl it runs at once."""
+    """An AsyncCrawlerRunner that can stop every crawl it runs at once, with the
+    extraction processes its crawls share (stopped by its ``stop``, or at exit)."""
     asyncio_reactor()  # before Scrapy imports any other reactor
-    from scrapy.crawler import AsyncCrawlerRunner
-
+    from crawler.runner import CrawlRunner
     from crawler.settings import scrapy_settings
 
-    return AsyncCrawlerRunner(scrapy_settings(config.crawl))
+    return CrawlRunner(scrapy_settings(config.crawl), config.crawl.extract_workers)
 
 
 def run_once(

@@ -127,11 +127,11 @@ def crawl(reactor: Any) -> Callable[..., Any]:
         async def job() -> Any:
             # The crawl's own connection, opened and closed on the reactor's thread.
             storage = Storage(config.database)
+            runner = crawler_runner(config)
             try:
-                return await crawl_sources(
-                    config, sources, storage, crawler_runner(config), notify=keys
-                )
+                return await crawl_sources(config, sources, storage, runner, notify=keys)
             finally:
+                await runner.close()  # its extraction workers: not one set per test left
                 storage.close()
 
         crawls = blockingCallFromThread(reactor, lambda: deferred_from_coro(job()))

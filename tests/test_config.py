@@ -82,6 +82,11 @@ def test_unset_variable_is_named(tmp_path: Path) -> None:
             r"sources\.0\.every.*more often than crawl\.min_every",
         ),
         ("notify:\n  max_age: 14\n", r"notify\.max_age.*needs a unit"),
+        ("crawl:\n  extract_workers: -1\n", r"crawl\.extract_workers.*greater than or equal"),
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f]\n    crawl: {extract_workers: 2}\n",
+            r"sources\.0\.crawl\.extract_workers: unknown key",
+        ),
         ("[1, 2]\n", r"top level must be a mapping"),
         ("sources: [\n", r"not valid YAML"),
     ],

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from crawler.discover import Link
+from crawler.extraction import ExtractionPool
 from crawler.spider import CrawlReport, SourceSpider
 from monitor.config import Politeness, Source
 from monitor.store import Storage
@@ -89,7 +90,8 @@ def other_site() -> Iterator[Site]:
 def spider_for(tmp_path: Path, follow: str) -> SourceSpider:
     source = Source(name="hostile", listings=["http://127.0.0.1:8765/news/"], follow=follow)
     storage = Storage(tmp_path / "newsmon.db")
-    return SourceSpider(source, Politeness(), storage, CrawlReport(source.name))
+    # the pool starts no process until a page is extracted
+    return SourceSpider(source, Politeness(), storage, CrawlReport(source.name), ExtractionPool())
 
 
 def followed(spider: SourceSpider, urls: list[str]) -> list[str]:

@@ -327,3 +327,57 @@ def test_a_second_daemon_on_one_database_is_refused(
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=60)
     assert first.returncode == 0
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (the extraction workers, their forkserver)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found |= {int(child), *descendants(int(child))}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_crawl_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite], crawl: Callable
+) -> None:
+    # Slow enough that SIGKILL lands while pages are extracted and a batch is pending.
+    site = site_factory(80, delay=0.05)
+    config = one_source(site, tmp_path)
+    database = tmp_path / "newsmon.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "crawl"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: articles_so_far(database) >= 1, "a first committed batch")
+        workers = descendants(process.pid)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert workers, "extraction runs in worker processes"
+    # the workers notice their parent's death and go
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to exit")
+    partial = stored(database)
+    assert 1 <= partial < 80
+    assert query(database, "SELECT count(*) FROM validators") == [(0,)]
+    fetched = site.article_requests()
+    (run,) = crawl(config).crawls
+    assert run.outcome == "ok", run
+    rows = query(database, "SELECT canonical_url, duplicate_of FROM articles")
+    assert len(rows) == 80 and len({url for url, _ in rows}) == 80
+    assert all(duplicate is None for _, duplicate in rows)
+    assert stored(database) == 80
+    # what was committed before the kill was not fetched again, the rest was
+    assert site.article_requests() - fetched == 80 - partial

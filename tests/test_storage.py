@@ -9,6 +9,7 @@ import pytest
 from monitor.errors import StorageError
 from monitor.models import Article, CrawlStats, article_id
 from monitor.store import MAX_FETCH_ATTEMPTS, Storage
+from monitor.store.articles import NoText
 
 
 def make_article(url: str, title: str, text: str, language: str = "en") -> Article:
@@ -104,6 +105,27 @@ def test_status_counts_read_indexes_not_articles(storage: Storage) -> None:
     for sql in queries:
         plan = " ".join(row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, (sql, plan)
+
+
+def test_a_batch_keeps_the_rules_of_single_saves(storage: Storage) -> None:
+    first = make_article("http://a/1", "Wire story", "same words")
+    copy = make_article("http://b/9", "Wire story", "same words")
+    no_text = NoText(article_id("http://a/2"), "wire", "http://a/2", "http://a/2", "no-text")
+    assert storage.save_pages([first, copy, first, no_text]) == [True, False, False, False]
+    rows = storage.articles()
+    assert [row.duplicate_of for row in rows] == [None, first.id, None]
+    assert rows[2].extract_error == "no-text"
+
+
+def test_a_batch_that_fails_stores_nothing(storage: Storage) -> None:
+    storage.db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN new.url = 'http://a/2' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    batch = [make_article("http://a/1", "One", "one"), make_article("http://a/2", "Two", "two")]
+    with pytest.raises(StorageError):
+        storage.save_pages(batch)
+    assert storage.articles() == []
 
 
 def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:

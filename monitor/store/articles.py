@@ -8,7 +8,8 @@ other short terms ("Xi", 1 character) still need a scan.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.models import Article, StoredArticle
@@ -51,6 +52,17 @@ def fts_expression(query: str) -> tuple[str, list[str], bool]:
 def _quoted(word: str) -> str:
     """A word as an FTS5 string: nothing in it is syntax."""
     return '"' + word.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class NoText:
+    """A fetched page without article text, as ``save_unextractable`` records it."""
+
+    article_id: str
+    source: str
+    url: str
+    canonical_url: str
+    reason: str
 
 
 def _stored(row: dict[str, Any]) -> StoredArticle:
@@ -130,6 +142,22 @@ class ArticleStore(Connection):
             )
             self.db.execute("DELETE FROM fetch_failures WHERE id = ?", [article.id])
         return cursor.rowcount == 1 and original is None
+
+    def save_pages(self, pages: Sequence[Article | NoText]) -> list[bool]:
+        """Store a batch of fetched pages in one transaction (one commit instead of one per
+        page); for each, True when it is a new article (``save_article``). A failure stores
+        none of them."""
+        with self.write():
+            return [
+                self.save_article(page) if isinstance(page, Article) else self._no_text(page)
+                for page in pages
+            ]
+
+    def _no_text(self, page: NoText) -> bool:
+        self.save_unextractable(
+            page.article_id, page.source, page.url, page.canonical_url, page.reason
+        )
+        return False
 
     def save_unextractable(
         self, article_id: str, source: str, url: str, canonical_url: str, reason: str
