@@ -245,6 +245,49 @@ def file_stored(
     return filed
 
 
+def event_article(published: datetime, **fields: object) -> EventArticle:
+    """A matched article of an event, published (and found) at ``published``; any field
+    may be given."""
+    values: dict[str, object] = dict(
+        id=f"a{published:%Y%m%d%H%M}",
+        source="wire",
+        url=f"https://wire.example/{published:%Y%m%d%H%M}",
+        title="Xi and Putin",
+        language="en",
+        published=published,
+        first_seen=published,
+        score=0.9,
+        kind="in-person",
+        day=published.date(),
+        day_from_text=True,
+        announcement=False,
+        evidence=(),
+    )
+    values.update(fields)
+    return EventArticle(**values)  # type: ignore[arg-type]
+
+
+def make_event(articles: tuple[EventArticle, ...], **fields: object) -> Event:
+    """An event of ``articles`` as the store gives it: its days those of its articles,
+    its kind the first article's, unless given."""
+    stamp = articles[0].first_seen
+    values: dict[str, object] = dict(
+        id=1,
+        topic="china-russia-summit",
+        participants=("Xi Jinping", "Vladimir Putin"),
+        kind=articles[0].kind,
+        first_day=min(a.day_of for a in articles),
+        last_day=max(a.day_of for a in articles),
+        exact=True,
+        first_article=articles[0].id,
+        created_at=stamp,
+        updated_at=stamp,
+        articles=articles,
+    )
+    values.update(fields)
+    return Event(**values)  # type: ignore[arg-type]
+
+
 def one_article_event(
     title: str,
     url: str,
@@ -257,31 +300,14 @@ def one_article_event(
 ) -> Event:
     """An event of one article, as the store gives it to an alert."""
     stamp = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    article = EventArticle(
+    article = event_article(
+        stamp,
         id="a1",
         source=source,
         url=url,
         title=title,
         language=language,
-        published=stamp,
-        first_seen=stamp,
-        score=0.9,
         kind=kind,
-        day=day,
-        day_from_text=True,
-        announcement=False,
         evidence=evidence,
     )
-    return Event(
-        1,
-        "china-russia-summit",
-        ("Xi Jinping", "Vladimir Putin"),
-        kind,
-        day,
-        day,
-        True,
-        "a1",
-        stamp,
-        stamp,
-        (article,),
-    )
+    return make_event((article,))

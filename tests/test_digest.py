@@ -21,6 +21,7 @@ from monitor.digest import (
 )
 from monitor.models import Event, EventArticle, SourceHealth
 from monitor.render import day_span, web_url
+from tests.conftest import event_article, make_event
 
 # -- ISO weeks -------------------------------------------------------------------------
 
@@ -120,21 +121,14 @@ MONDAY = date(2024, 5, 13)
 def article(
     source: str, language: str | None, day: int, title: str, url: str, announcement: bool = False
 ) -> EventArticle:
-    day_of = datetime(2024, 5, day, 9)
-    return EventArticle(
+    return event_article(
+        datetime(2024, 5, day, 9),
         id=url,
         source=source,
         url=url,
         title=title,
         language=language,
-        published=day_of,
-        first_seen=day_of,
-        score=0.9,
-        kind="in-person",
-        day=day_of.date(),
-        day_from_text=True,
         announcement=announcement,
-        evidence=(),
     )
 
 
@@ -146,18 +140,14 @@ def event(
     articles: tuple[EventArticle, ...],
 ) -> Event:
     stamp = datetime(2024, 5, 20, tzinfo=UTC)
-    return Event(
-        event_id,
-        "china-russia-summit",
-        PARTIES,
-        kind,
-        first_day,
-        last_day,
-        True,
-        articles[0].id,
-        stamp,
-        stamp,
+    return make_event(
         articles,
+        id=event_id,
+        kind=kind,
+        first_day=first_day,
+        last_day=last_day,
+        created_at=stamp,
+        updated_at=stamp,
     )
 
 

@@ -19,6 +19,7 @@ from monitor.events import (
     similarity,
 )
 from monitor.models import EventArticle, Match, StoredArticle
+from tests.conftest import event_article
 
 PARTIES = ("Xi Jinping", "Vladimir Putin")
 TOPIC = "china-russia-summit"
@@ -45,23 +46,14 @@ def member(
     day: date, announcement: bool = False, from_text: bool = True, **extra: object
 ) -> EventArticle:
     found = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
-    fields = dict(
+    fields: dict[str, object] = dict(
         id=f"a{day.isoformat()}",
-        source="wire",
         url=f"https://wire.example/{day.isoformat()}",
-        title="Xi and Putin",
-        language="en",
-        published=found,
-        first_seen=found,
-        score=0.9,
-        kind="in-person",
-        day=day,
         day_from_text=from_text,
         announcement=announcement,
-        evidence=(),
     )
     fields.update(extra)
-    return EventArticle(**fields)  # type: ignore[arg-type]
+    return event_article(found, **fields)
 
 
 def tally(articles: list[EventArticle]) -> Tally:
