@@ -107,6 +107,9 @@ class EventStore(OutboxStore):
             [since.isoformat() if since else "0000-00-00"],
         )
 
+    def event_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
+
     def events_of_week(self, start: date, end: date) -> list[Event]:
         """The events a week's digest shows, newest first: those that began in the week,
         or that have a matched article published in it (or, if the page gives no date,
