@@ -37,6 +37,10 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": politeness.obey_robots,
         "DOWNLOAD_DELAY": politeness.delay,
         "CONCURRENT_REQUESTS": 16,
+        # Per response, Scrapy starts this many tasks for its output (default 100): an
+        # article page yields one item, a feed only requests. 100 tasks per page were a
+        # fifth of the crawl's main-thread time (py-spy, 1,000 pages).
+        "CONCURRENT_ITEMS": 4,
         "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency_per_host,
         "DOWNLOAD_TIMEOUT": politeness.timeout,
         "DOWNLOAD_MAXSIZE": politeness.max_page_size,
