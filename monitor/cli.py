@@ -508,25 +508,28 @@ def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
         found = storage.events(since.date() if since else None)
     if not found and not as_json:
         click.echo(f"no events since {since:%Y-%m-%d}" if since else "no events yet")
+    lines = []  # echoed at once: a year's events are thousands of lines
     for event in found:
         if as_json:
-            click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+            lines.append(json.dumps(event.to_json(), ensure_ascii=False))
             continue
         days = event.first_day.isoformat()
         if event.last_day != event.first_day:
             days += f" – {event.last_day.isoformat()}"
         languages = sorted({a.language or "?" for a in event.articles})
-        click.echo(
+        lines.append(
             f"#{event.id} {days}  {' – '.join(event.participants)}, {event.kind}  "
             f"({len(event.articles)} articles; {', '.join(languages)})"
         )
         for article in event.articles:
             mark = " [announcement]" if article.announcement else ""
             mark += " [near-duplicate]" if article.near_duplicate_of else ""
-            click.echo(
+            lines.append(
                 f"    [{article.language or '?'}] {article.source}: "
                 f"{article.title}{mark}\n        {article.url}"
             )
+    if lines:
+        click.echo("\n".join(lines))
 
 
 @cli.command()

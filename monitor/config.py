@@ -5,8 +5,6 @@ the environment (an unset variable is an error naming it); relative paths are
 relative to the config file. Nothing else in newsmon reads the environment.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from collections.abc import Callable, Mapping
