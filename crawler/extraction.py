@@ -4,9 +4,9 @@ trafilatura is CPU-bound; in a thread it shares the GIL with the reactor, so one
 did both (docs/pitfalls.md). Worker processes come from a forkserver (the reactor's
 process has threads, which ``fork`` must not copy) that has imported ``monitor.extract``
 and loaded the language model (``crawler.warm``) before it forks any worker. The
-forkserver is started with the runner, so it loads them while Scrapy starts (its first
-page waited ~1 s for them before); the workers are forked at the first page, so a crawl
-with nothing new starts only the forkserver.
+forkserver is started when a crawl schedules its first new article, so it loads them
+while the articles are fetched (the first page waited ~1 s for them before); a crawl with
+nothing new starts no process.
 
 Back-pressure: at most two pages per worker are in the pool at a time (one being read,
 one waiting, so no worker idles while a result travels back). Pages beyond that wait in
@@ -72,7 +72,8 @@ class ExtractionPool:
         self.busy = 0  # pages handed to extract() and not yet returned
 
     def start(self) -> None:
-        """Start the forkserver now: it loads what workers need while the crawl starts."""
+        """Start the forkserver now, if it is not running: it loads what the workers need
+        while the pages they will read are fetched."""
         forkserver.ensure_running()
 
     def _pool(self) -> ProcessPoolExecutor:

@@ -1,8 +1,8 @@
 """Scrapy's crawler runner with the extraction processes its crawls share.
 
 One runner, one pool: the daemon's runner lives as long as the process, so its workers
-do too (forked at the first page from a forkserver started with the runner, stopped with
-the runner); a ``newsmon crawl`` has one
+do too (forked at the first page from a forkserver started when the first new article
+is scheduled, stopped with the runner); a ``newsmon crawl`` has one
 runner for the command. ``stop`` stops the crawls first, then the workers, so no page in
 flight loses its extraction.
 """
@@ -22,7 +22,6 @@ class CrawlRunner(AsyncCrawlerRunner):
     def __init__(self, settings: dict[str, Any], extract_workers: int = 0) -> None:
         super().__init__(settings)
         self.extraction = ExtractionPool(extract_workers)
-        self.extraction.start()
 
     async def stop(self) -> None:
         await super().stop()

@@ -248,6 +248,8 @@ class SourceSpider(scrapy.Spider):
             )
             fresh = fresh[: self.budget]
         self.budget -= len(fresh)
+        if fresh:
+            self.extraction.start()  # its workers get ready while these are fetched
         for key, (link, canonical) in fresh:
             self.scheduled.add(key)
             yield scrapy.Request(
