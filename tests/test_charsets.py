@@ -11,9 +11,9 @@ from tests.test_faults import HEAD_CLUTTER
 RUSSIAN = "Путин и Си Цзиньпин провели переговоры в Москве"
 RUSSIAN_BODY = "Президент России и Председатель КНР обсудили торговлю и энергетику в Кремле."
 SIMPLIFIED = "习近平同普京在莫斯科举行会谈"
-SIMPLIFIED_BODY = "国家主席习近平在克里姆林宫同俄罗斯总统普京举行会谈，两国元首就双边关系交换了意见。"
+SIMPLIFIED_BODY = "国家主席习近平在克里姆林宫同俄罗斯总统普京举行会谈，两国元首交换了意见。"
 TRADITIONAL = "習近平同普京在莫斯科舉行會談"
-TRADITIONAL_BODY = "國家主席習近平在克里姆林宮同俄羅斯總統普京舉行會談，兩國元首就雙邊關係交換了意見。"
+TRADITIONAL_BODY = "國家主席習近平在克里姆林宮同俄羅斯總統普京舉行會談，兩國元首交換了意見。"
 
 
 def page(title: str, body: str, meta: str, head: str = "") -> str:
