@@ -4,12 +4,16 @@ serves legacy charsets declared only in a ``<meta>``, hangs, trickles or sends a
 
 from __future__ import annotations
 
+import socket
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import Receiver
+from tests.conftest import Receiver, invoke, newsmon
 from tests.test_hostile import Site, rss
 
 SUMMIT_TITLE = "Путин и Си Цзиньпин провели переговоры в Москве"
@@ -60,3 +64,84 @@ def test_windows_1251_declared_only_in_meta_is_alerted(
     assert report.delivery.sent == 1, report
     (post,) = receiver.posts
     assert SUMMIT_TITLE in post["message"]
+
+
+# --- servers that hold the cycle: one that never answers, one that trickles ------------
+
+
+class Stalling:
+    """A TCP server on 127.0.0.1 that accepts every connection; with ``trickle`` it sends
+    an HTTP response one byte a second, without it nothing at all, ever."""
+
+    def __init__(self, trickle: bool = False) -> None:
+        self.trickle = trickle
+        self.stopped = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.base = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)
+            if self.trickle:
+                threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        response = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n" + b" " * 600
+        for byte in response:
+            if self.stopped.wait(1):
+                return
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        for connection in self.connections:
+            connection.close()
+        self.listener.close()
+
+
+def test_hung_and_trickling_sources_do_not_hold_the_crawl(tmp_path: Path) -> None:
+    site, hung, trickling = Site(), Stalling(), Stalling(trickle=True)
+    try:
+        site.page("/news/70255", SUMMIT.encode("windows-1251"), "text/html")
+        feed = rss(site.base, [("/news/70255", "Tue, 21 Mar 2023 15:30:00 +0000")])
+        site.page("/feed", feed, "application/rss+xml")
+        site.page("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
+        config = config_for(
+            tmp_path,
+            [
+                {"name": "ria", "feeds": [f"{site.base}/feed"]},
+                {"name": "hung", "feeds": [f"{hung.base}/feed"]},
+                {"name": "trickling", "feeds": [f"{trickling.base}/feed"]},
+            ],
+            crawl={"timeout": 3, "obey_robots": True},
+        )
+        started = time.monotonic()
+        run = newsmon("crawl", config=config)
+        elapsed = time.monotonic() - started
+    finally:
+        for server in (site, hung, trickling):
+            server.stop()
+    assert run.returncode == 0, run.stderr
+    # robots.txt's timeout, then the feed fails at once (no retry, no second timeout)
+    assert elapsed < 3 + 4, (elapsed, run.stdout)
+    with sqlite3.connect(tmp_path / "newsmon.db") as conn:
+        titles = [row[0] for row in conn.execute("SELECT title FROM articles")]
+    assert titles == [SUMMIT_TITLE]
+    status = invoke("status", config=config).stdout
+    for name, server in (("hung", hung), ("trickling", trickling)):
+        (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name)]
+        assert f"FAILING (1x): feed {server.base}/feed: DownloadTimeoutError:" in line
+        assert "took longer than 3.0 seconds" in line
+    assert "ria" in status and "ok: 2 pages, 1 new, 0 errors" in status
