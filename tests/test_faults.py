@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,3 +148,77 @@ def test_hung_and_trickling_sources_do_not_hold_the_crawl(tmp_path: Path) -> Non
         assert f"FAILING (1x): feed {server.base}/feed: DownloadTimeoutError:" in line
         assert "took longer than 3.0 seconds" in line
     assert "ria" in status and "ok: 2 pages, 1 new, 0 errors" in status
+
+
+# --- sitemaps that are broken or bombs ----------------------------------------------
+
+SITEMAP_OPEN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+)
+
+
+def gzipped(*parts: bytes, repeat: int = 1) -> bytes:
+    """gzip of the parts, the middle one ``repeat`` times, without the whole in memory."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    head, middle, tail = parts
+    out = [compressor.compress(head)]
+    out += [compressor.compress(middle) for _ in range(repeat)]
+    out += [compressor.compress(tail), compressor.flush()]
+    return b"".join(out)
+
+
+MEASURED = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+sys.stderr.write(done.stderr)
+print("peak-rss-mb", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+sys.exit(done.returncode)
+"""
+
+
+def test_broken_and_bomb_sitemaps_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    site = Site()
+    entry = b"<url><loc>%s/news/1</loc></url>" % site.base.encode()
+    good = gzipped(SITEMAP_OPEN, entry, b"</urlset>")
+    sitemaps = {
+        "truncated": good[: len(good) // 2],
+        "corrupt": good[:12] + bytes(b ^ 0x55 for b in good[12:40]) + good[40:],
+        # 256 MiB of whitespace inside <urlset>, 0.25 MiB on the wire
+        "bomb": gzipped(SITEMAP_OPEN, b" " * (1 << 20), b"</urlset>", repeat=256),
+        # 900,000 entries, 46 MB of valid sitemap: under the size limit, not the count
+        "endless": gzipped(SITEMAP_OPEN, entry * 10_000, b"</urlset>", repeat=90),
+    }
+    try:
+        for name, body in sitemaps.items():
+            site.page(f"/{name}.xml.gz", body, "application/x-gzip")
+        site.page("/news/70255", SUMMIT.encode("windows-1251"), "text/html")
+        site.page("/feed", rss(site.base, [("/news/70255", "Tue, 21 Mar 2023 15:30:00 +0000")]))
+        config = config_for(
+            tmp_path,
+            [{"name": "ria", "feeds": [f"{site.base}/feed"]}]
+            + [{"name": name, "sitemaps": [f"{site.base}/{name}.xml.gz"]} for name in sitemaps],
+        )
+        command = [sys.executable, "-m", "monitor", "--config", str(config), "crawl"]
+        run = subprocess.run(
+            [sys.executable, "-c", MEASURED, *command], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        site.stop()
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    peak = int(run.stdout.rsplit("peak-rss-mb", 1)[1])
+    assert peak < 300, run.stdout
+    with sqlite3.connect(tmp_path / "newsmon.db") as conn:
+        assert [row[0] for row in conn.execute("SELECT title FROM articles")] == [SUMMIT_TITLE]
+    status = invoke("status", config=config).stdout
+    expected = {
+        "truncated": "broken gzip sitemap: Compressed file ended before the end-of-stream",
+        "corrupt": "broken gzip sitemap: Error -3 while decompressing data",
+        "bomb": "sitemap too large once decompressed",
+        "endless": "more than 50,000 entries (the sitemap protocol's limit)",
+    }
+    for name, error in expected.items():
+        (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name)]
+        assert f"FAILING (1x): sitemap {site.base}/{name}.xml.gz: {error}" in line, line
