@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -222,3 +223,95 @@ def test_broken_and_bomb_sitemaps_are_refused_in_bounded_memory(tmp_path: Path) 
     for name, error in expected.items():
         (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name)]
         assert f"FAILING (1x): sitemap {site.base}/{name}.xml.gz: {error}" in line, line
+
+
+# --- one crawl, a source per fault: each is its own clear error, the rest is stored ------
+
+
+class Resetting(Stalling):
+    """Accepts each connection and resets it (RST) before a byte is sent."""
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+
+def entity_feed(base: str, doctype: str, title: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{doctype}]><rss version="2.0"><channel>'
+        f"<title>t</title><item><title>{title}</title><link>{base}/news/70255</link>"
+        "<pubDate>Tue, 21 Mar 2023 15:30:00 +0000</pubDate></item></channel></rss>"
+    ).encode()
+
+
+LAUGHS = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+    f'<!ENTITY {chr(98 + i)} "{f"&{chr(97 + i)};" * 10}">' for i in range(9)
+)
+
+
+def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
+    site, resetting = Site(), Resetting()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a9f3-local-file-contents-7c21")
+    try:
+        site.page("/news/70255", SUMMIT.encode("windows-1251"), "text/html")
+        site.page("/feed", rss(site.base, [("/news/70255", "Tue, 21 Mar 2023 15:30:00 +0000")]))
+        site.pages["/500"] = (500, {}, b"Internal Server Error")
+        site.pages["/503"] = (503, {"Retry-After": "120"}, b"busy")
+        site.pages["/loop"] = (302, {"Location": "/loop"}, b"")
+        for n in range(8):
+            site.pages[f"/hop{n}"] = (302, {"Location": f"/hop{n + 1}"}, b"")
+        site.page("/empty", b"", "application/rss+xml")
+        site.page(
+            "/xxe",
+            entity_feed(site.base, f'<!ENTITY e SYSTEM "file://{secret}">', "Talks &e; held"),
+            "application/rss+xml",
+        )
+        site.page("/laughs", entity_feed(site.base, LAUGHS, "&j;"), "application/rss+xml")
+        faults = {
+            "http-500": f"{site.base}/500",
+            "http-503": f"{site.base}/503",
+            "http-404": f"{site.base}/gone",
+            "redirect-loop": f"{site.base}/loop",
+            "redirects": f"{site.base}/hop0",
+            "empty": f"{site.base}/empty",
+            "reset": f"{resetting.base}/feed",
+        }
+        config = config_for(
+            tmp_path,
+            [{"name": "ria", "feeds": [f"{site.base}/feed"]}]
+            + [{"name": name, "feeds": [url]} for name, url in faults.items()]
+            + [{"name": "xxe", "feeds": [f"{site.base}/xxe"]}]
+            + [{"name": "laughs", "feeds": [f"{site.base}/laughs"]}],
+            crawl={"timeout": 5},
+        )
+        run = newsmon("crawl", config=config)
+    finally:
+        site.stop()
+        resetting.stop()
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    status = invoke("status", config=config).stdout
+    expected = {
+        "http-500": "HTTP 500",
+        "http-503": "HTTP 503",
+        "http-404": "HTTP 404",
+        "redirect-loop": "IgnoreRequest: max redirections reached",
+        "redirects": "IgnoreRequest: max redirections reached",
+        "empty": "empty response",
+        "reset": "Connection reset by peer",
+    }
+    for name, error in expected.items():
+        (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name + " ")]
+        assert "FAILING (1x): feed http://127.0.0.1:" in line and error in line, line
+    with sqlite3.connect(tmp_path / "newsmon.db") as conn:
+        dump = "\n".join(conn.iterdump())
+        titles = [row[0] for row in conn.execute("SELECT title FROM articles")]
+    # the one article, linked from three feeds (two with entities), stored once
+    assert titles == [SUMMIT_TITLE]
+    assert "a9f3-local-file-contents-7c21" not in dump + run.stdout + run.stderr + status
