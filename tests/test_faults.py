@@ -1,6 +1,7 @@
-"""Faults a site can throw at a crawl, each through the real path: a local server that
-serves legacy charsets declared only in a ``<meta>``, hangs, trickles or sends a broken
-``.xml.gz``; ``newsmon crawl`` / the crawl cycle run as the user runs them."""
+"""Faults a site can throw at a crawl, each through the real path: local servers that
+serve legacy charsets declared only in a ``<meta>``, hang, trickle, reset, redirect in
+circles or send broken and bomb ``.xml.gz`` sitemaps, run through ``newsmon crawl`` (or
+the crawl cycle) as the user runs it; then hostile input at the parsers it reaches."""
 
 from __future__ import annotations
 
@@ -15,8 +16,13 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
+from crawler.discover import parse_feed
+from crawler.urls import on_hosts
+from monitor.errors import ExtractError
+from monitor.extract import extract_document
 from tests.conftest import Receiver, invoke, newsmon
 from tests.test_hostile import Site, rss
 
@@ -315,3 +321,56 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
     # the one article, linked from three feeds (two with entities), stored once
     assert titles == [SUMMIT_TITLE]
     assert "a9f3-local-file-contents-7c21" not in dump + run.stdout + run.stderr + status
+
+
+# --- hostile input, parsed: feed items, host spellings, nesting -------------------------
+
+
+def test_feed_items_without_a_link_are_skipped_and_without_a_date_kept() -> None:
+    feed = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>no link</title><pubDate>Tue, 21 Mar 2023 15:30:00 +0000</pubDate></item>"
+        b"<item><title>no date</title><link>http://a.example/news/2</link></item>"
+        b"</channel></rss>"
+    )
+    (link,) = parse_feed(feed, "http://a.example/feed")
+    assert link.url == "http://a.example/news/2"
+    assert link.hints.title == "no date" and link.hints.published is None
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0x7f000002",
+        "2130706434",
+        "127.2",
+        "0x7f000001",
+        "2130706433",
+        "127.1",
+        "[::1]",
+        "[::ffff:127.0.0.2]",
+        "[64:ff9b::7f00:2]",
+        "169.254.169.254",
+        "10.0.0.1",
+        "localhost.",
+    ],
+)
+def test_other_spellings_of_loopback_and_private_hosts_are_off_the_fence(host: str) -> None:
+    configured = frozenset({"127.0.0.1:8000"})
+    assert on_hosts("http://127.0.0.1:8000/news/1", configured)
+    assert not on_hosts(f"http://{host}:8000/news/1", configured)
+
+
+def test_a_hundred_thousand_nested_divs_are_refused_quickly() -> None:
+    body = (
+        "<html><head><title>Путин и Си Цзиньпин провели переговоры</title></head><body>"
+        + "<div>" * 100_000
+        + "<p>Президент России и Председатель КНР провели переговоры в Кремле.</p>"
+        + "</div>" * 100_000
+        + "</body></html>"
+    ).encode()
+    started = time.monotonic()
+    with pytest.raises(ExtractError) as caught:
+        extract_document(body, "http://a.example/news/1")
+    assert caught.value.reason == "no-text"
+    assert time.monotonic() - started < 5
