@@ -23,10 +23,10 @@ from w3lib.http import basic_auth_header
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
 from crawler.extraction import ExtractionPool
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
-from monitor import sites
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.models import CrawlStats, Hints, Page, article_id
+from monitor.sites import refusal
 from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
@@ -84,7 +84,7 @@ class CrawlReport:
 def _describe(failure: Failure) -> str:
     if isinstance(failure.value, HttpError):
         response = failure.value.response
-        return sites.refusal(response.url, response.status) or f"HTTP {response.status}"
+        return refusal(response.url, response.status) or f"HTTP {response.status}"
     return f"{failure.type.__name__ if failure.type else 'error'}: {failure.getErrorMessage()}"
 
 

@@ -70,9 +70,9 @@ from trafilatura.utils import load_html
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 from w3lib.encoding import html_to_unicode
 
-from monitor import sites
 from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
+from monitor.sites import reading as site_reading
 from monitor.text import language_code
 
 __all__ = [
@@ -250,7 +250,7 @@ def extract_document(
 
     page = _page_metadata(tree)
     metas = _meta_values(tree)
-    site = sites.reading(tree, url)  # the page's own site rule, if it has one
+    site = site_reading(tree, url)  # the page's own site rule, if it has one
     title = site.title or _title(tree, metas, page.title, page.sitename, url) or hints.title or ""
     text = _clean_lines(site.lines, title) if site.lines else ""
     text = text if _PROSE.search(text) else _body_text(tree, url, title)
