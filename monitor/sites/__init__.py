@@ -7,12 +7,14 @@ stores: extraction (``monitor.extract``) and the crawler call in.
 
 Routing is by host, never by class name alone (Kompas also uses ``read__content``): the
 URL's host, else the host of the page's own ``<link rel=canonical>`` / ``og:url``, else
-the site name it declares (``og:site_name``) — so a mirror or a local replica of the site,
+the site name it declares (``og:site_name``), else a path shape that only the site has
+(Kremlin's ``/events/president/news/ID``) — so a mirror or a local replica of the site,
 served under another name, is read by the same rule.
 """
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +46,7 @@ class Site:
     registry: ClassVar[list[type[Site]]] = []
     hosts: ClassVar[tuple[str, ...]] = ()
     names: ClassVar[tuple[str, ...]] = ()  # og:site_name values, casefolded
+    paths: ClassVar[re.Pattern[str] | None] = None  # URL paths no other site has
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -84,7 +87,8 @@ def site_for(url: str | None, tree: HtmlElement | None = None) -> type[Site] | N
             for site in Site.registry:
                 if " ".join(name.split()).casefold() in site.names:
                     return site
-    return None
+    path = urlsplit(url).path if url else ""
+    return next((s for s in Site.registry if s.paths and s.paths.match(path)), None)
 
 
 def reading(tree: HtmlElement, url: str | None) -> Reading:

@@ -37,6 +37,7 @@ class Kremlin(Site):
 
     hosts = ("kremlin.ru",)
     names = ("president of russia", "президент россии")
+    paths = re.compile(r"^/events/president/(?:news|transcripts)(?:/|$)")
 
     @classmethod
     def read(cls, tree: HtmlElement) -> Reading:
