@@ -3,9 +3,10 @@
 This module owns everything between the bytes of a page and the readable article:
 decoding, choosing the article body (trafilatura, plus a few per-host selectors in
 ``_SITE_RULES``), dropping boilerplate lines, cleaning the title, and deciding the
-published date, the language and the author. It is pure — no I/O, no network, no
-clock, no logging set-up — and CPU-bound (10 to 40 ms a page): callers keep it off the
-reactor thread. Fetching belongs to the crawler, storing to ``storage``.
+published date, the language and the author. A site with rules of its own
+(``monitor.sites``) gives its title, date and body lines first. It is pure — no I/O, no
+network, no clock, no logging set-up — and CPU-bound (10 to 40 ms a page): callers keep
+it off the reactor thread. Fetching belongs to the crawler, storing to ``storage``.
 
 Published date, the first step that answers:
 
@@ -71,6 +72,7 @@ from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
+from monitor.sites import reading as site_reading
 from monitor.text import language_code
 
 __all__ = [
@@ -102,18 +104,6 @@ class _SiteRule:
 # `read__content`. Every page here must also come out clean without its rule, because
 # the same HTML is served from 127.0.0.1 in tests (see tests/test_extract.py).
 _SITE_RULES: dict[str, _SiteRule] = {
-    "kremlin.ru": _SiteRule(
-        body=(f"//div[{_has_class('read__lead')}]", f"//div[{_has_class('entry-content')}]"),
-        drop=(f".//*[{_has_class('read__bottommeta')}]", f".//*[{_has_class('read__tags')}]"),
-    ),
-    "andalpost.com": _SiteRule(
-        body=(f"//div[{_has_class('entry-content')}]",),
-        drop=(
-            ".//*[contains(@class, 'sharedaddy')]",
-            ".//*[contains(@class, 'jp-relatedposts')]",
-            ".//figure",
-        ),
-    ),
     "news.cn": _SiteRule(body=("//*[@id='detailContent']",)),
 }
 
@@ -260,12 +250,14 @@ def extract_document(
 
     page = _page_metadata(tree)
     metas = _meta_values(tree)
-    title = _title(tree, metas, page.title, page.sitename, url) or hints.title or ""
-    text = _body_text(tree, url, title)
+    site = site_reading(tree, url)  # the page's own site rule, if it has one
+    title = site.title or _title(tree, metas, page.title, page.sitename, url) or hints.title or ""
+    text = _clean_lines(site.lines, title) if site.lines else ""
+    text = text if _PROSE.search(text) else _body_text(tree, url, title)
     if not _PROSE.search(text):
         raise ExtractError("no-text", "no paragraph of article text")
 
-    page_date = _structured_date(tree, metas)
+    page_date = site.published or _structured_date(tree, metas)
     feed_date, overruled = hints.published, None
     if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
         # The page's own dateline is written with the article; a feed's date may be a
