@@ -49,24 +49,21 @@ import dateparser
 import trafilatura
 from charset_normalizer import from_bytes
 from htmldate import find_date
-from lxml.etree import XPath
+from lxml.etree import Element, XPath
 from lxml.html import HtmlElement, fragment_fromstring
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from readability import Document as ReadabilityDocument
 from readability.readability import Unparseable
-from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     examine_meta,
     extract_meta_json,
-    extract_metainfo,
     extract_sitename,
     extract_title,
 )
 from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
-from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
@@ -279,7 +276,6 @@ def extract_document(
         language_code(tree.get("lang") or metas.get("og:locale")),
         language_code(hints.language),
     )
-    # Last: the byline search prunes `tree` in place.
     author = page.author or _byline(tree) or hints.author
     return Document(
         title=title,
@@ -539,12 +535,126 @@ def _page_metadata(tree: HtmlElement) -> TrafilaturaDocument:
 
 
 def _byline(tree: HtmlElement) -> str | None:
-    """trafilatura's byline search (``extract_author``), pruning ``tree`` itself rather
-    than a copy of it: call it last."""
-    found = extract_metainfo(
-        prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120
+    """trafilatura's byline search (``extract_author``: its three author XPaths in turn on
+    the tree without its discard XPaths' nodes), in one walk over the tree, which it leaves
+    as it was.
+
+    Its XPaths test attributes with EXSLT regular expressions, one call into Python per
+    element and expression: 5–7 ms a page on the benchmark's pages, against ~3 ms here,
+    with the same bylines on its 181 pages and the test pages.
+    """
+    discarded: set[HtmlElement] = set()
+    levels: tuple[list[HtmlElement], ...] = ([], [], [])
+    for el in _BYLINE_NODES(tree):
+        if _author_discarded(el):
+            discarded.add(el)
+            continue
+        for level, test in zip(levels, _AUTHOR_TESTS, strict=True):
+            if test(el):
+                level.append(el)
+    for level in levels:
+        for candidate in level:
+            if any(a in discarded for a in candidate.iterancestors()):
+                continue
+            content = " ".join(" ".join(_visible_text(candidate, discarded)).split())
+            if 2 < len(content) < _BYLINE_MAX:
+                return normalize_authors(None, content)
+    return None
+
+
+# The only elements the tests below can match, found without leaving libxml2.
+_BYLINE_NODES = XPath(
+    "//*[@class or @id or @rel or @itemprop or @data-testid or @data-component]"
+    " | //author | //time | //figure"
+)
+_BYLINE_MAX = 120  # characters; longer is a paragraph mentioning an author
+
+# trafilatura.xpaths.AUTHOR_XPATHS and AUTHOR_DISCARD_XPATHS, attribute for attribute.
+_AUTHOR_NAME_CLASS = re.compile("author-?name|AuthorName|authorName")
+_AUTHOR_ID = re.compile("author|zuozhe|bianji|xiaobian")
+_AUTHOR_CLASS = re.compile(
+    "author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name"
+)
+_ANY_AUTHOR_ID = re.compile("[Aa]uthor")
+_ANY_AUTHOR_CLASS = re.compile("[Aa]uthor|screenname|writer|[Bb]yline")
+_DISCARD_ID = re.compile("^comments|comment-?list|ProductReviews")
+_DISCARD_CLASS = re.compile(
+    "^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram"
+    "|article-(?:share|support)|print|category|meta-date|meta-reviewer"
+)
+
+
+def _attribute_test(el: HtmlElement, name: str, pattern: re.Pattern[str]) -> bool:
+    value = el.get(name)
+    return value is not None and pattern.search(value) is not None
+
+
+def _specific_author(el: HtmlElement) -> bool:
+    if el.tag == "author":
+        return True
+    return el.tag in ("a", "address", "div", "link", "p", "span", "strong") and (
+        el.get("rel") == "author"
+        or el.get("id") == "author"
+        or el.get("class") == "author"
+        or el.get("itemprop") == "author name"
+        or el.get("data-testid") in ("AuthorCard", "AuthorURL")
+        or _attribute_test(el, "class", _AUTHOR_NAME_CLASS)
     )
-    return normalize_authors(None, found) if found else None
+
+
+def _generic_author(el: HtmlElement) -> bool:
+    return el.tag in ("a", "div", "h3", "h4", "p", "span") and (
+        el.get("class") in ("byline", "username", "byl", "BBL")
+        or "author" in el.get("itemprop", "")
+        or _attribute_test(el, "id", _AUTHOR_ID)
+        or _attribute_test(el, "class", _AUTHOR_CLASS)
+    )
+
+
+def _any_author(el: HtmlElement) -> bool:
+    return (
+        "Byline" in el.get("data-component", "")
+        or "author" in el.get("itemprop", "")
+        or _attribute_test(el, "id", _ANY_AUTHOR_ID)
+        or _attribute_test(el, "class", _ANY_AUTHOR_CLASS)
+    )
+
+
+_AUTHOR_TESTS = (_specific_author, _generic_author, _any_author)
+
+
+def _author_discarded(el: HtmlElement) -> bool:
+    if el.tag in ("time", "figure"):
+        return True
+    return el.tag in ("a", "div", "section", "span") and (
+        el.get("id") == "comments"
+        or el.get("class") in ("comments", "title", "date")
+        or _attribute_test(el, "id", _DISCARD_ID)
+        or _attribute_test(el, "class", _DISCARD_CLASS)
+        or "Figure" in el.get("data-component", "")
+    )
+
+
+def _visible_text(el: HtmlElement, hidden: set[HtmlElement]) -> list[str]:
+    """``el.itertext()`` as it reads once the hidden nodes, and what is inside them, are
+    deleted with their tails kept (``trafilatura.xml.delete_element`` joins a tail to what
+    precedes it)."""
+    head = el.text or ""
+    children: list[tuple[list[str], str]] = []
+    for child in el.iterchildren(Element):
+        if child in hidden:
+            if not children:
+                head += child.tail or ""
+            else:
+                children[-1] = (children[-1][0], children[-1][1] + (child.tail or ""))
+        else:
+            children.append((_visible_text(child, hidden), child.tail or ""))
+    pieces = [head] if head else []
+    for inner, tail in children:
+        pieces.extend(inner)
+        if tail:
+            pieces.append(tail)
+    return pieces
 
 
 # --- title ----------------------------------------------------------------------------
