@@ -49,8 +49,9 @@ import dateparser
 import trafilatura
 from charset_normalizer import from_bytes
 from htmldate import find_date
-from lxml.etree import Element, XPath
+from lxml.etree import Element, LxmlError, XPath
 from lxml.html import HtmlElement, fragment_fromstring
+from lxml.html import fromstring as html_fromstring
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from readability import Document as ReadabilityDocument
 from readability.readability import Unparseable
@@ -63,7 +64,7 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.settings import set_date_params
-from trafilatura.utils import load_html
+from trafilatura.utils import HTML_PARSER, repair_faulty_html
 from w3lib.encoding import html_to_unicode
 
 from monitor.errors import ExtractError
@@ -253,7 +254,7 @@ def extract_document(
         raise ExtractError("empty-page", "nothing but whitespace")
     if "\x00" in markup or not _HTML_TAG.search(markup):
         raise ExtractError("not-html", "no HTML markup")
-    tree = load_html(markup)
+    tree = _parse(markup)
     if tree is None:
         raise ExtractError("not-html", "lxml could not parse it")
 
@@ -388,6 +389,40 @@ def _decode(html: bytes, content_type: str | None = None) -> str:
 def _sniff_encoding(body: bytes) -> str | None:
     best = from_bytes(body).best()
     return best.encoding if best else None
+
+
+# What trafilatura's ``load_html`` deletes before parsing (``INVALID_XML_CHARS``): lxml
+# keeps these in the tree, and then refuses them in text trafilatura sets. Each is one
+# byte in UTF-8, or a three-byte sequence for U+FFFE and U+FFFF.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _parse(markup: str) -> HtmlElement | None:
+    """trafilatura's ``load_html`` on UTF-8 bytes rather than on the string.
+
+    Its regular expression over the string cost 1 ms a page (a third of the parse), and
+    libxml2 reads UTF-8 bytes faster than a Python string; deleting the same characters
+    from the bytes costs ~0.1 ms. Its two repairs of the first lines are kept (``<!DOCTYPE
+    .../>``, a self-closing ``<html/>``), on those lines only.
+    """
+    head, rest = markup[:_REPAIRED_HEAD], markup[_REPAIRED_HEAD:]
+    data = (repair_faulty_html(head, head[:50].lower()) + rest).encode("utf-8", "surrogatepass")
+    data = data.translate(None, _CONTROL_BYTES)
+    for sequence in _NONCHARACTERS:
+        data = data.replace(sequence, b"")
+    try:
+        tree = html_fromstring(data, parser=HTML_PARSER)
+    except (ValueError, LxmlError):
+        return None
+    # load_html's test: a page that never says "html" and parses to one element is a
+    # fragment or plain text.
+    if "html" not in markup[:50].lower() and len(tree) < 2:
+        return None
+    return tree
+
+
+_REPAIRED_HEAD = 4096  # characters; load_html looks for a self-closing <html/> this far
 
 
 # --- body -----------------------------------------------------------------------------

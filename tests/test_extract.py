@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -310,3 +311,14 @@ def test_byline_leaves_out_its_date_and_the_comment_section() -> None:
     # The comment's author comes first among trafilatura's most specific matches, but
     # sits in the comments; the byline's <time> is not part of the name.
     assert extract_document(BYLINE_PAGE).author == "Dana Reyes"
+
+
+def test_control_characters_in_a_page_are_dropped_not_fatal() -> None:
+    # Stray control bytes and U+FFFF (pasted from word processors) sit in real pages.
+    dirty = BYLINE_PAGE.replace("two presidents", "two\x0b presidents\x01").replace(
+        "Officials", "Officials\uffff"
+    )
+    document = extract_document(dirty.encode("utf-8"))
+    assert "The two presidents met in the Kremlin" in document.text
+    assert "Officials on both sides" in document.text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", document.text)
