@@ -405,6 +405,25 @@ def run(obj: _Context) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, help="Port to listen on.")
+@click.pass_obj
+def serve(obj: _Context, host: str, port: int) -> None:
+    """A read-only web view of the database: events, sources, search, alerts."""
+    import uvicorn
+
+    from monitor.runner import all_channels
+    from monitor.web import datasette
+
+    config = obj.config
+    alerts, digests = all_channels(config)
+    channels = {channel.key: channel.display for channel in [*alerts, *digests]}
+    server = datasette(config.database, channels, _redactor(config))
+    click.echo(f"newsmon: serving {config.database} read-only at http://{host}:{port}/", err=True)
+    uvicorn.run(server.app(), host=host, port=port, log_level="warning")
+
+
+@cli.command()
 @click.option(
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),
