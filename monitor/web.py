@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from monitor.digest import day_bars, event_view
 from monitor.errors import StorageError
@@ -50,7 +50,7 @@ SELECT e.id AS event,
             SELECT DISTINCT coalesce(a.language, '?') AS language
             FROM matches m JOIN articles a ON a.id = m.article_id
             WHERE m.event_id = e.id ORDER BY 1)) AS languages,
-       (SELECT min(o.sent_at) FROM outbox o
+       (SELECT replace(substr(min(o.sent_at), 1, 16), 'T', ' ') FROM outbox o
         WHERE o.subject = 'event:' || e.id AND o.state = 'sent') AS first_alert,
        e.topic
 FROM events e
@@ -100,32 +100,37 @@ FROM outbox o
 ORDER BY o.id DESC
 """
 
-QUERIES: dict[str, dict[str, str]] = {
+QUERIES: dict[str, dict[str, Any]] = {
     "events": {
         "title": "Events",
         "description": "Detected events, newest first (open one by its number).",
         "sql": EVENTS_SQL,
+        "hide_sql": True,
     },
     "event_articles": {
         "title": "One event's articles",
         "description": "The articles of an event, by language and source.",
         "sql": EVENT_ARTICLES_SQL,
+        "hide_sql": True,
     },
     "sources": {
         "title": "Sources",
         "description": "Each source's health: failing since, last success, recent articles.",
         "sql": SOURCES_SQL,
+        "hide_sql": True,
     },
     "search": {
         "title": "Search",
         "description": 'Full-text search in every language (OR, NOT, "a phrase", prefix*): '
         "the same search as `newsmon search`.",
         "sql": SEARCH_SQL,
+        "hide_sql": True,
     },
     "alerts": {
         "title": "Alerts",
         "description": "Every message owed to a channel and its delivery state (channels masked).",
         "sql": ALERTS_SQL,
+        "hide_sql": True,
     },
 }
 
@@ -186,8 +191,6 @@ class Newsmon:
     def render_cell(self, value: Any, column: str, database: str) -> Markup | None:
         if database == self.database and column == "event" and isinstance(value, int):
             return Markup(f'<a href="/-/event/{value}">#{value}</a>')
-        if isinstance(value, str) and value != self.redactor.redact(value):
-            return escape(self.redactor.redact(value))  # a secret in any other cell
         return None
 
     @hookimpl

@@ -205,7 +205,9 @@ def run_demo(workdir: Path, echo: Echo) -> None:
         f"  {newsmon} --config {config_path} search 习近平\n"
         f"  {newsmon} --config {config_path} status\n"
         f"  {newsmon} --config {config_path} digest --week {week} --out digest.md\n"
-        f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt"
+        f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt\n"
+        f"\nSee it in a browser (events, sources, search; read-only, on 127.0.0.1 only):\n"
+        f"  {newsmon} --config {config_path} serve    # then open http://127.0.0.1:8001/"
     )
 
 
