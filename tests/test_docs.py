@@ -96,6 +96,7 @@ LAYERS = {
     "monitor.events": 1,
     "monitor.health": 1,
     "monitor.render": 1,
+    "monitor.progress": 1,
     "monitor.topic": 2,
     "monitor.digest": 2,
     "monitor.matcher": 3,
