@@ -412,8 +412,17 @@ def extract(obj: _Context, inputs: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Address for the metrics."
+)
 @click.pass_obj
-def run(obj: _Context) -> None:
+def run(obj: _Context, metrics_port: int | None, metrics_host: str) -> None:
     """The daemon: every source on its own interval, alert delivery, the weekly digest.
 
     Stops cleanly on SIGTERM or SIGINT.
@@ -421,7 +430,7 @@ def run(obj: _Context) -> None:
     from monitor.scheduler import run_daemon
 
     obj.topics(obj.config)
-    run_daemon(obj.config)
+    run_daemon(obj.config, (metrics_host, metrics_port) if metrics_port else None)
 
 
 @cli.command()

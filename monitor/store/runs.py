@@ -98,6 +98,13 @@ class RunStore(Connection):
                 )
         return before[0] if before else 0
 
+    def last_successes(self) -> dict[str, datetime]:
+        """When each source last crawled successfully (those that ever did)."""
+        rows = self.db.execute(
+            "SELECT source, last_success_at FROM source_state WHERE last_success_at IS NOT NULL"
+        )
+        return {row[0]: datetime.fromisoformat(row[1]) for row in rows}
+
     def source_state(self, source: str) -> SourceState:
         state = next(
             iter(self.db.query("SELECT * FROM source_state WHERE source = ?", [source])), {}
