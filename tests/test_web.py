@@ -26,7 +26,7 @@ import yaml
 from monitor.demo.mailbox import free_port
 from monitor.demo.replicas import ReplicaSites
 from monitor.store import Storage
-from tests.conftest import ROOT, Receiver
+from tests.conftest import ROOT, Receiver, invoke
 
 CHROMIUM = os.environ.get("NEWSMON_CHROMIUM", "/usr/bin/chromium")
 # No first-run work, no update checks, no network of its own: the tests are offline.
@@ -206,6 +206,18 @@ def test_raw_tables_arbitrary_sql_and_the_file_are_refused(served: Served, path:
     status, body = served.get(path)
     assert status == 403
     assert FEED_KEY not in body
+
+
+def test_an_unknown_event_is_not_found(served: Served) -> None:
+    assert served.get("/-/event/99999")[0] == 404
+
+
+def test_serve_without_a_database_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {tmp_path / 'none.db'}\n", encoding="utf-8")
+    run = invoke("serve", config=config)
+    assert run.returncode == 2
+    assert "no database at" in run.stderr and not (tmp_path / "none.db").exists()
 
 
 def test_it_writes_nothing_and_sees_what_others_write(served: Served) -> None:
