@@ -70,9 +70,9 @@ def test_a_crawl_and_a_rematch_move_on_a_terminal_and_json_logs_stay_clean(
     assert code == 0
     assert re.search(rb"rematch .*33 articles", seen) and "33 articles checked" in stdout
 
-    for quiet in (["--log-format", "json", "crawl"], ["crawl", "--no-progress"]):
+    for quiet in (["--log-format", "json", "crawl"], ["rematch", "--no-progress"]):
         code, _, seen = in_terminal(*quiet, config=config)
-        assert code == 0 and b"pages" not in seen, (quiet, seen)
+        assert code == 0 and b"pages" not in seen and b"articles" not in seen, (quiet, seen)
 
 
 def test_progress_is_for_a_person_at_a_terminal(tmp_path: Path) -> None:
