@@ -41,7 +41,7 @@ lint: install
 
 # Every figure of BENCHMARKS.md's generated sections, measured in one run (`bench-quick`:
 # the same measurements, smaller, in under five minutes).
-BENCHES := extraction matcher startup events soak
+BENCHES := extraction matcher startup events crawl soak
 
 bench: install
 	for b in $(BENCHES); do $(BIN)/python bench/$$b.py --write || exit 1; done

@@ -2,9 +2,11 @@
 
 trafilatura is CPU-bound; in a thread it shares the GIL with the reactor, so one core
 did both (docs/pitfalls.md). Worker processes come from a forkserver (the reactor's
-process has threads, which ``fork`` must not copy) that has ``monitor.extract`` imported
-already; each worker loads the language model once, in the pool's initializer. The pool
-is started at the first page, so a crawl with nothing new starts no process.
+process has threads, which ``fork`` must not copy) that has imported ``monitor.extract``
+and loaded the language model (``crawler.warm``) before it forks any worker. The
+forkserver is started with the runner, so it loads them while Scrapy starts (its first
+page waited ~1 s for them before); the workers are forked at the first page, so a crawl
+with nothing new starts only the forkserver.
 
 Back-pressure: at most two pages per worker are in the pool at a time (one being read,
 one waiting, so no worker idles while a result travels back). Pages beyond that wait in
@@ -20,6 +22,7 @@ import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
 
 from monitor.errors import ExtractError
@@ -62,16 +65,20 @@ class ExtractionPool:
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["crawler.warm"])
         self.executor: ProcessPoolExecutor | None = None
         self.slots = asyncio.Semaphore(self.workers * PAGES_PER_WORKER)
         self.busy = 0  # pages handed to extract() and not yet returned
 
+    def start(self) -> None:
+        """Start the forkserver now: it loads what workers need while the crawl starts."""
+        forkserver.ensure_running()
+
     def _pool(self) -> ProcessPoolExecutor:
         if self.executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["monitor.extract"])
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker
+                self.workers, mp_context=self.context, initializer=_start_worker
             )
         return self.executor
 

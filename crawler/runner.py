@@ -1,7 +1,8 @@
 """Scrapy's crawler runner with the extraction processes its crawls share.
 
 One runner, one pool: the daemon's runner lives as long as the process, so its workers
-do too (started at the first page, stopped with the runner); a ``newsmon crawl`` has one
+do too (forked at the first page from a forkserver started with the runner, stopped with
+the runner); a ``newsmon crawl`` has one
 runner for the command. ``stop`` stops the crawls first, then the workers, so no page in
 flight loses its extraction. A ``tick`` (pages, articles), if given, hears of each
 response and each article page handled, for a progress line.
@@ -29,6 +30,7 @@ class CrawlRunner(AsyncCrawlerRunner):
     ) -> None:
         super().__init__(settings)
         self.extraction = ExtractionPool(extract_workers)
+        self.extraction.start()
         self.tick = tick
 
     def create_crawler(self, crawler_or_spidercls: type[Spider] | str | Crawler) -> Crawler:

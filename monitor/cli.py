@@ -334,7 +334,7 @@ def status(obj: _Context) -> None:
                 f"every {_until(source.every)}, next run {when}"
             )
         counts = storage.counts()
-        events = len(storage.events())
+        events = storage.event_count()
         outbox = storage.outbox_counts()
         dead = storage.dead_messages()
     click.echo(

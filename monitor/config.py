@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 import regex
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
 from monitor.errors import ConfigError
 
@@ -43,126 +34,193 @@ MIN_SECRET = 4
 _MAX_VALUES = 100_000
 
 
-def parse_duration(value: Any) -> timedelta:
+# The config's own value types: msgspec hands their raw YAML values to `_decode`, which
+# checks and converts them, and reports a failure at the key's path.
+class Duration(timedelta):
+    """A duration written '30s', '15m', '6h' or '14d' (0 = none)."""
+
+
+class HttpUrl(str):
+    """An absolute http(s) URL."""
+
+
+class Pattern(str):
+    """A regular expression in the syntax of `regex` (the crawler matches with it)."""
+
+
+class CronExpr(str):
+    """A 5-field cron expression, as APScheduler's CronTrigger.from_crontab reads it."""
+
+
+class TimeZoneName(str):
+    """An IANA time zone name."""
+
+
+def parse_duration(value: Any) -> Duration:
     """'15m' → 15 minutes. A unit is required (a bare 15 was silently 15 seconds), except
     for 0, which means "none" wherever a duration can be switched off."""
     if isinstance(value, timedelta):
-        return value
+        return Duration(seconds=value.total_seconds())
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value == 0:
-            return timedelta(0)
+            return Duration(0)
         raise ValueError(f"{value!r} needs a unit: {value}s, {value}m, {value}h or {value}d")
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 14d")
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    return Duration(seconds=float(match[1]) * _UNITS[match[2]])
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _http_url(value: Any) -> HttpUrl:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return HttpUrl(value)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _pattern(value: Any) -> Pattern:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a regular expression")
+    try:
+        # The crawler matches it with `regex` (it takes a timeout): same syntax here.
+        regex.compile(value)
+    except regex.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return Pattern(value)
 
 
-class Politeness(_Strict):
+def _cron(value: Any) -> CronExpr:
+    if not isinstance(value, str) or len(value.split()) != 5:
+        raise ValueError(f"{value!r} is not a 5-field cron expression")
+    if value != DEFAULT_DIGEST:  # known good, and APScheduler takes 15 ms to import
+        # The daemon builds its trigger the same way: what passes here starts there.
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid cron expression: {exc}") from None
+    return CronExpr(value)
+
+
+def _zone(value: Any) -> TimeZoneName:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return TimeZoneName(value)
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a path")
+    return Path(value)
+
+
+_DECODERS: dict[Any, Callable[[Any], Any]] = {
+    Duration: parse_duration,
+    HttpUrl: _http_url,
+    Pattern: _pattern,
+    CronExpr: _cron,
+    TimeZoneName: _zone,
+    Path: _path,
+}
+
+
+def _decode(kind: type, value: Any) -> Any:
+    try:
+        return _DECODERS[kind](value)
+    except KeyError:
+        raise NotImplementedError(kind) from None
+
+
+class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+DEFAULT_DIGEST = "0 8 * * mon"
+
+
+class Politeness(_Strict, frozen=True):
     """How hard newsmon may hit one host; every key but ``extract_workers`` (the process's,
     shared by its sources) can be overridden per source."""
 
-    delay: float = Field(1.0, ge=0, description="seconds between requests to one host")
-    concurrency_per_host: int = Field(2, ge=1, le=32, description="parallel requests per host")
-    obey_robots: bool = Field(True, description="honour robots.txt")
-    user_agent: str = Field(
-        "newsmon/0.1 (+https://github.com/newsmon/newsmon)",
-        min_length=1,
-        description="sent with every request; identify yourself",
-    )
-    timeout: float = Field(30.0, gt=0, le=600, description="seconds before a request fails")
-    max_page_size: int = Field(
-        16 * 1024 * 1024, gt=0, description="bytes; bigger pages (also decompressed) are dropped"
-    )
-    lookback: Duration = Field(
-        timedelta(0),
-        description="articles a feed or sitemap dates older than this are not fetched; 0 = all",
-    )
-    max_new_per_cycle: int = Field(
-        300,
-        ge=1,
-        description="new article pages fetched per source and cycle; the rest, next cycle",
-    )
-    min_every: Duration = Field(
-        timedelta(minutes=1),
-        description="shortest `every` allowed for a site (loopback hosts are exempt)",
-    )
-    extract_workers: int = Field(
-        0, ge=0, le=64, description="processes extracting pages, for all sources; 0 = one per core"
-    )
+    delay: Annotated[
+        float, msgspec.Meta(ge=0, description="seconds between requests to one host")
+    ] = 1.0
+    concurrency_per_host: Annotated[
+        int, msgspec.Meta(ge=1, le=32, description="parallel requests per host")
+    ] = 2
+    obey_robots: Annotated[bool, msgspec.Meta(description="honour robots.txt")] = True
+    user_agent: Annotated[
+        str, msgspec.Meta(min_length=1, description="sent with every request; identify yourself")
+    ] = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    timeout: Annotated[
+        float, msgspec.Meta(gt=0, le=600, description="seconds before a request fails")
+    ] = 30.0
+    max_page_size: Annotated[
+        int, msgspec.Meta(gt=0, description="bytes; bigger pages (also decompressed) are dropped")
+    ] = 16 * 1024 * 1024
+    # articles a feed or sitemap dates older than this are not fetched; 0 = all
+    lookback: Duration = Duration(0)
+    max_new_per_cycle: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, description="new article pages fetched per source and cycle; the rest, next cycle"
+        ),
+    ] = 300
+    # shortest `every` allowed for a site (loopback hosts are exempt)
+    min_every: Duration = Duration(minutes=1)
+    extract_workers: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0, le=64, description="processes extracting pages, for all sources; 0 = one per core"
+        ),
+    ] = 0
 
 
-class SourcePoliteness(_Strict):
+_Delay = Annotated[float, msgspec.Meta(ge=0)]
+_Concurrency = Annotated[int, msgspec.Meta(ge=1, le=32)]
+_UserAgent = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class SourcePoliteness(_Strict, frozen=True):
     """Per-source overrides of the crawl defaults (unset keys inherit)."""
 
-    delay: float | None = Field(None, ge=0)
-    concurrency_per_host: int | None = Field(None, ge=1, le=32)
+    delay: _Delay | None = None
+    concurrency_per_host: _Concurrency | None = None
     obey_robots: bool | None = None
-    user_agent: str | None = Field(None, min_length=1)
-    timeout: float | None = Field(None, gt=0, le=600)
-    max_page_size: int | None = Field(None, gt=0)
+    user_agent: _UserAgent | None = None
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=600)] | None = None
+    max_page_size: Annotated[int, msgspec.Meta(gt=0)] | None = None
     lookback: Duration | None = None
-    max_new_per_cycle: int | None = Field(None, ge=1)
+    max_new_per_cycle: Annotated[int, msgspec.Meta(ge=1)] | None = None
     min_every: Duration | None = None
 
 
-class Source(_Strict):
+class Source(_Strict, frozen=True):
     """One news site (or section) to watch."""
 
-    name: str = Field(pattern=r"^[a-z0-9-]+$")
-    feeds: list[str] = Field(default_factory=list, description="RSS 2.0 / Atom feed URLs")
-    sitemaps: list[str] = Field(default_factory=list, description="sitemaps or sitemap indexes")
-    listings: list[str] = Field(default_factory=list, description="HTML pages linking to articles")
-    follow: str | None = Field(None, description="regex an article URL must match")
-    every: Duration = Field(timedelta(minutes=15), description="poll interval")
-    language: str | None = Field(None, description="language hint (ISO 639-1)")
-    crawl: SourcePoliteness = Field(default_factory=SourcePoliteness)
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9-]+$")]
+    feeds: list[HttpUrl] = msgspec.field(default_factory=list)  # RSS 2.0 / Atom feed URLs
+    sitemaps: list[HttpUrl] = msgspec.field(default_factory=list)  # sitemaps or their indexes
+    listings: list[HttpUrl] = msgspec.field(default_factory=list)  # pages linking to articles
+    follow: Pattern | None = None  # a regex an article URL must match
+    every: Duration = Duration(minutes=15)  # poll interval
+    language: str | None = None  # language hint (ISO 639-1)
+    crawl: SourcePoliteness = msgspec.field(default_factory=SourcePoliteness)
     # A source may override the politeness keys directly as well (see the README).
-    delay: float | None = Field(None, ge=0)
-    concurrency_per_host: int | None = Field(None, ge=1, le=32)
+    delay: _Delay | None = None
+    concurrency_per_host: _Concurrency | None = None
     obey_robots: bool | None = None
-    user_agent: str | None = Field(None, min_length=1)
+    user_agent: _UserAgent | None = None
     lookback: Duration | None = None
 
-    @field_validator("feeds", "sitemaps", "listings")
-    @classmethod
-    def _http_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return urls
-
-    @field_validator("follow")
-    @classmethod
-    def _regex(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                # The crawler matches it with `regex` (it takes a timeout): same syntax here.
-                regex.compile(pattern)
-            except regex.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return pattern
-
-    @field_validator("every")
-    @classmethod
-    def _positive(cls, every: timedelta) -> timedelta:
-        if every.total_seconds() < 1:
-            raise ValueError("must be at least 1s")
-        return every
-
-    @model_validator(mode="after")
-    def _has_entry_points(self) -> Source:
+    def __post_init__(self) -> None:
         if not (self.feeds or self.sitemaps or self.listings):
             raise ValueError("a source needs at least one of feeds, sitemaps, listings")
-        return self
+        if self.every.total_seconds() < 1:
+            raise ValueError(f"every: must be at least 1s, not {self.every}")
 
     @property
     def start_urls(self) -> list[str]:
@@ -183,100 +241,70 @@ class Source(_Strict):
 
     def politeness(self, defaults: Politeness) -> Politeness:
         """The crawl settings for this source: its overrides over the global defaults."""
-        overrides = self.crawl.model_dump(exclude_none=True)
+        overrides = {
+            key: value
+            for key, value in msgspec.structs.asdict(self.crawl).items()
+            if value is not None
+        }
         for key in ("delay", "concurrency_per_host", "obey_robots", "user_agent", "lookback"):
             if getattr(self, key) is not None:
                 overrides[key] = getattr(self, key)
-        return defaults.model_copy(update=overrides)
+        return msgspec.structs.replace(defaults, **overrides)
 
 
-class Notify(_Strict):
+class Notify(_Strict, frozen=True):
     """Where alerts and digests go (Apprise URLs) and which events are too old to alert."""
 
-    alerts: list[str] = Field(default_factory=list, description="Apprise URLs for alerts")
-    digest: list[str] = Field(default_factory=list, description="Apprise URLs for the digest")
-    max_age: Duration = Field(
-        timedelta(days=14), description="older events are stored but not alerted; 0 = no limit"
-    )
-    updates: bool = Field(
-        False, description="also tell when an announced event is first reported as held"
-    )
-    templates: Path | None = Field(None, description="directory of templates overriding ours")
-    max_attempts: int = Field(10, ge=1, le=100, description="tries before a message is dead")
-    timeout: float = Field(
-        30.0,
-        gt=0,
-        le=600,
-        description="seconds a channel may take to accept a message (Apprise's own is 4)",
-    )
+    alerts: list[str] = msgspec.field(default_factory=list)  # Apprise URLs for alerts
+    digest: list[str] = msgspec.field(default_factory=list)  # Apprise URLs for the digest
+    # older events are stored but not alerted; 0 = no limit
+    max_age: Duration = Duration(days=14)
+    # also tell when an announced event is first reported as held
+    updates: bool = False
+    templates: Path | None = None  # directory of templates overriding ours
+    max_attempts: Annotated[
+        int, msgspec.Meta(ge=1, le=100, description="tries before a message is dead")
+    ] = 10
+    timeout: Annotated[
+        float,
+        msgspec.Meta(
+            gt=0,
+            le=600,
+            description="seconds a channel may take to accept a message (Apprise's own is 4)",
+        ),
+    ] = 30.0
 
 
-class Schedule(_Strict):
+class Schedule(_Strict, frozen=True):
     """When the daemon sends the weekly digest."""
 
-    digest: str = Field("0 8 * * mon", description="cron expression, in `timezone`")
-    timezone: str = "UTC"
-    deliver_every: Duration = Field(
-        timedelta(minutes=1), description="how often the daemon retries undelivered messages"
-    )
-
-    @field_validator("digest")
-    @classmethod
-    def _cron(cls, expr: str) -> str:
-        if len(expr.split()) != 5:
-            raise ValueError(f"{expr!r} is not a 5-field cron expression")
-        if expr == cls.model_fields["digest"].default:
-            return expr  # known good, and APScheduler takes 15 ms to import (asyncio with it)
-        # The daemon builds its trigger the same way: what passes here starts there.
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(expr, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"{expr!r} is not a valid cron expression: {exc}") from None
-        return expr
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r}") from None
-        return name
+    digest: CronExpr = CronExpr(DEFAULT_DIGEST)  # cron expression, in `timezone`
+    timezone: TimeZoneName = TimeZoneName("UTC")
+    # how often the daemon retries undelivered messages
+    deliver_every: Duration = Duration(minutes=1)
 
 
-class Config(_Strict):
+class Config(_Strict, frozen=True):
     """The whole configuration."""
 
     database: Path = Path("data/newsmon.db")
-    sources: list[Source] = Field(default_factory=list)
-    topics: list[str | dict[str, Any]] = Field(
+    sources: list[Source] = msgspec.field(default_factory=list)
+    topics: list[str | dict[str, Any]] = msgspec.field(
         default_factory=lambda: list[str | dict[str, Any]](["china-russia-summit"])
     )
-    crawl: Politeness = Field(default_factory=Politeness)
-    notify: Notify = Field(default_factory=Notify)
-    schedule: Schedule = Field(default_factory=Schedule)
-    _secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    crawl: Politeness = msgspec.field(default_factory=Politeness)
+    notify: Notify = msgspec.field(default_factory=Notify)
+    schedule: Schedule = msgspec.field(default_factory=Schedule)
+    # Every value that came from ``${VAR}`` and every user:password of a URL: what no log
+    # line, stored error or output may show. Set by load_config, never read from the file.
+    secrets: frozenset[str] = frozenset()
 
-    @property
-    def secrets(self) -> frozenset[str]:
-        """Every value that came from ``${VAR}`` and every user:password of a URL: what
-        no log line, stored error or output may show."""
-        return self._secrets
-
-    @field_validator("sources")
-    @classmethod
-    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+    def __post_init__(self) -> None:
         seen: set[str] = set()
-        for source in sources:
+        for source in self.sources:
             if source.name in seen:
-                raise ValueError(f"source name {source.name!r} is used twice")
+                raise ValueError(f"sources: source name {source.name!r} is used twice")
             seen.add(source.name)
-        return sources
-
-    @model_validator(mode="after")
-    def _not_too_often(self) -> Config:
         for index, source in enumerate(self.sources):
             least = source.politeness(self.crawl).min_every
             if source.every < least and not source.on_loopback:
@@ -284,7 +312,10 @@ class Config(_Strict):
                     f"sources.{index}.every: {source.every} is more often than "
                     f"crawl.min_every ({least}); set min_every for this source to allow it"
                 )
-        return self
+
+    def __repr__(self) -> str:  # without the secrets
+        shown = (f"{key}={getattr(self, key)!r}" for key in self.__struct_fields__)
+        return f"Config({', '.join(s for s in shown if not s.startswith('secrets='))})"
 
     @property
     def warnings(self) -> list[str]:
@@ -396,15 +427,39 @@ def _userinfo(config: Config) -> set[str]:
     return found
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key")
-        else:
-            lines.append(f"{where}: {item['msg']}")
-    return "; ".join(lines)
+# msgspec's messages end "- at `$.sources[0].every`"; ours name the key as the README
+# writes it: "sources.0.every: ...".
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`$")
+_KEYED = re.compile(r"^(?P<key>[a-z_]+(?:\.\w+)*): ")
+
+
+def _value_at(raw: Any, where: str) -> Any:
+    for key in filter(None, where.split(".")):
+        raw = raw[int(key)] if isinstance(raw, list) else raw[key]
+    return raw
+
+
+def _describe(error: msgspec.ValidationError, raw: dict[str, Any]) -> str:
+    """One line: the key's path, then the problem (and the value, where msgspec's words
+    leave it out)."""
+    found = _AT.match(str(error))
+    assert found is not None  # the pattern matches any text
+    message = found["message"]
+    where = re.sub(r"\[(\d+)\]", r".\1", found["path"] or "").lstrip(".")
+    if unknown := _UNKNOWN.match(message):
+        where, message = ".".join(filter(None, [where, unknown["key"]])), "unknown key"
+    elif missing := _MISSING.match(message):
+        where, message = ".".join(filter(None, [where, missing["key"]])), "required"
+    elif where and _KEYED.match(message):  # a check of the whole object naming its key
+        return f"{where}.{message}"
+    else:
+        message = message.replace("`", "")
+        message = message[:1].lower() + message[1:]
+        if message.startswith("expected ") and ", got " not in message:
+            message += f", got {_value_at(raw, where)!r}"
+    return f"{where}: {message}" if where else message
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -435,15 +490,20 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    if "secrets" in raw:  # filled from ${VAR}s below, never read from the file
+        raise ConfigError(f"{path}: secrets: unknown key")
     try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
-    if not config.database.is_absolute():
-        config = config.model_copy(update={"database": path.parent.resolve() / config.database})
+        config = msgspec.convert(raw, Config, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc, raw)}") from None
+    here = path.parent.resolve()
     templates = config.notify.templates
     if templates is not None and not templates.is_absolute():
-        notify = config.notify.model_copy(update={"templates": path.parent.resolve() / templates})
-        config = config.model_copy(update={"notify": notify})
-    config._secrets = frozenset(v for v in used | _userinfo(config) if len(v) >= MIN_SECRET)
-    return config
+        config = msgspec.structs.replace(
+            config, notify=msgspec.structs.replace(config.notify, templates=here / templates)
+        )
+    return msgspec.structs.replace(
+        config,
+        database=config.database if config.database.is_absolute() else here / config.database,
+        secrets=frozenset(v for v in used | _userinfo(config) if len(v) >= MIN_SECRET),
+    )

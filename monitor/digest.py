@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from monitor.models import Event, EventArticle, SourceHealth
@@ -45,14 +46,25 @@ class DigestData:
     sources: tuple[SourceHealth, ...]
 
 
-@dataclass(frozen=True)
 class Digest:
-    """A rendered digest: one subject, three bodies."""
+    """A digest: its subject, and each of its three bodies rendered when first read (a
+    command that writes one format compiles no other template)."""
 
-    subject: str
-    html: str
-    markdown: str
-    text: str
+    def __init__(self, subject: str, render: Callable[[str], str]) -> None:
+        self.subject = subject
+        self._render = render
+
+    @cached_property
+    def html(self) -> str:
+        return self._render("html")
+
+    @cached_property
+    def markdown(self) -> str:
+        return self._render("markdown")
+
+    @cached_property
+    def text(self) -> str:
+        return self._render("text")
 
 
 # -- ISO weeks -------------------------------------------------------------------------
@@ -351,9 +363,4 @@ def render_digest(data: DigestData, templates: Path | None = None) -> Digest:
         raise ValueError(f"digest templates: {templates} is not a directory")
     view = digest_view(data)
     context = {"digest": view, "data": data, "chart_height": CHART_HEIGHT}
-    return Digest(
-        subject=view.subject,
-        html=render("digest", "html", templates, context),
-        markdown=render("digest", "markdown", templates, context),
-        text=render("digest", "text", templates, context),
-    )
+    return Digest(view.subject, lambda fmt: render("digest", fmt, templates, context))

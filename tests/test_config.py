@@ -82,7 +82,7 @@ def test_unset_variable_is_named(tmp_path: Path) -> None:
             r"sources\.0\.every.*more often than crawl\.min_every",
         ),
         ("notify:\n  max_age: 14\n", r"notify\.max_age.*needs a unit"),
-        ("crawl:\n  extract_workers: -1\n", r"crawl\.extract_workers.*greater than or equal"),
+        ("crawl:\n  extract_workers: -1\n", r"crawl\.extract_workers: expected int >= 0, got -1"),
         (
             "sources:\n  - name: a\n    feeds: [http://x/f]\n    crawl: {extract_workers: 2}\n",
             r"sources\.0\.crawl\.extract_workers: unknown key",

@@ -526,7 +526,12 @@ def test_a_partial_template_directory_keeps_the_other_built_in_templates(tmp_pat
     (tmp_path / "digest.txt.j2").write_text("CUSTOM\n", encoding="utf-8")
     digest = render_digest(week_data(), templates=tmp_path)
     assert digest.text == "CUSTOM\n"
-    assert digest == replace(render_digest(week_data()), text="CUSTOM\n")
+    built_in = render_digest(week_data())
+    assert (digest.subject, digest.html, digest.markdown) == (
+        built_in.subject,
+        built_in.html,
+        built_in.markdown,
+    )
 
 
 def test_a_missing_template_directory_is_an_error(tmp_path: Path) -> None:

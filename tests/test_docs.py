@@ -112,6 +112,7 @@ LAYERS = {
     "crawler.discover": 4,
     "crawler.middlewares": 5,
     "crawler.extraction": 4,
+    "crawler.warm": 4,
     "crawler.writer": 5,
     "crawler.pipelines": 5,
     "crawler.runner": 5,

@@ -18,6 +18,10 @@ from monitor.text import CJK
 
 # An article URL that failed this many times (HTTP errors, timeouts) is given up on.
 MAX_FETCH_ATTEMPTS = 5
+# bm25's cost grows with the matches it ranks: a common word in a 100k archive matches
+# tens of thousands of articles (130 ms to rank them all). Among so many, the newest are
+# what a monitor's user wants; search ranks the newest this many of each index.
+RANKED_AMONG = 2000
 
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|[^\s"]+')
 _IN_TRIGRAM = "a.rowid IN (SELECT rowid FROM articles_trigram WHERE articles_trigram MATCH ?)"
@@ -200,7 +204,8 @@ class ArticleStore(Connection):
     def search(self, query: str, limit: int = 20) -> list[StoredArticle]:
         """Full-text search. The query may use ``OR``, ``NOT``, ``"a phrase"`` and
         ``prefix*``; every word is quoted (``fts_expression``), so no input is an FTS5
-        syntax error. All words must match otherwise."""
+        syntax error. All words must match otherwise. The best by bm25 among each
+        index's ``RANKED_AMONG`` most recently stored matches."""
         expression, terms, plain = fts_expression(query)
         if not terms:
             return []
@@ -210,15 +215,27 @@ class ArticleStore(Connection):
         if all(len(term) >= 3 for term in terms):
             plans.append(("articles_trigram", expression))
         for table, match in plans:
-            for row in self.db.query(
-                f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
-                           a.first_seen, snippet({table}, 1, '[', ']', '…', 12) AS snippet
-                    FROM {table} JOIN articles a ON a.rowid = {table}.rowid
-                    WHERE {table} MATCH ? AND a.duplicate_of IS NULL
-                    ORDER BY bm25({table}) LIMIT ?""",
+            if len(ranked) >= limit:  # what a second index finds would come after these
+                break
+            # Ranked first, without snippets (SQLite would make one for every match);
+            # then the snippet of each of the few kept, looked up by rowid.
+            best = self.db.execute(
+                f"""SELECT hit.rowid FROM (
+                        SELECT rowid, bm25({table}) AS score FROM {table} WHERE {table} MATCH ?
+                        ORDER BY rowid DESC LIMIT {RANKED_AMONG}) hit
+                    JOIN articles a ON a.rowid = hit.rowid
+                    WHERE a.duplicate_of IS NULL ORDER BY hit.score LIMIT ?""",
                 [match, limit],
-            ):
-                ranked.setdefault(row["id"], _stored(row))
+            ).fetchall()
+            for (rowid,) in best:
+                for row in self.db.query(
+                    f"""SELECT a.id, a.source, a.url, a.title, a.language, a.published,
+                               a.first_seen, snippet({table}, 1, '[', ']', '…', 12) AS snippet
+                        FROM {table} JOIN articles a ON a.rowid = {table}.rowid
+                        WHERE {table} MATCH ? AND {table}.rowid = ?""",
+                    [match, rowid],
+                ):
+                    ranked.setdefault(row["id"], _stored(row))
         # Short terms escape both indexes: every word as a substring, newest first. When
         # all are three characters or more, the trigram index has found all there is.
         if len(ranked) < limit and plain and any(len(term) < 3 for term in terms):
@@ -266,16 +283,20 @@ class ArticleStore(Connection):
     # -- conditional GET ---------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Totals for `newsmon status`, each counted on an index (m006), not the rows."""
-        queries = {
-            "articles": "SELECT count(*) FROM articles "
-            "WHERE extract_error IS NULL AND duplicate_of IS NULL",
-            "unextractable": "SELECT count(*) FROM articles WHERE extract_error IS NOT NULL",
-            "duplicates": "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL",
-            "fetch_failures": "SELECT count(*) FROM fetch_failures "
-            "WHERE id NOT IN (SELECT id FROM articles)",
+        """Totals for `newsmon status`, from the counts the triggers keep (m007)."""
+        articles, unextractable, duplicates = self.db.execute(
+            "SELECT coalesce(sum(readable), 0), coalesce(sum(unextractable), 0), "
+            "coalesce(sum(duplicates), 0) FROM article_counts"
+        ).fetchone()
+        failures = self.db.execute(
+            "SELECT count(*) FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+        return {
+            "articles": articles,
+            "unextractable": unextractable,
+            "duplicates": duplicates,
+            "fetch_failures": failures,
         }
-        return {name: self.db.execute(sql).fetchone()[0] for name, sql in queries.items()}
 
     def unchecked_articles(self, topic: str) -> list[StoredArticle]:
         """Articles with text not yet judged for a topic, in the order they were found."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.events import SEARCH_DAYS, Decision, EventSummary, Nearby, Tally
 from monitor.models import Event, EventArticle
 from monitor.store.outbox import OutboxStore
 from monitor.store.schema import iso, now, parse
+
+if TYPE_CHECKING:
+    from monitor.events import Decision, EventSummary, Nearby
 
 _ARTICLES = """SELECT a.id, a.source, a.url, a.title, a.language, a.published, a.first_seen,
                       m.event_id, m.score, m.kind, m.day, m.day_from_text, m.announcement,
@@ -44,6 +46,8 @@ def _article(row: dict[str, Any]) -> EventArticle:
 
 
 def _summary(row: dict[str, Any]) -> EventSummary:
+    from monitor.events import EventSummary, Tally
+
     first, last = date.fromisoformat(row["first_day"]), date.fromisoformat(row["last_day"])
     votes = tuple((kind, weight) for kind, weight in json.loads(row["votes"]))
     return EventSummary(
@@ -107,6 +111,9 @@ class EventStore(OutboxStore):
             [since.isoformat() if since else "0000-00-00"],
         )
 
+    def event_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
+
     def events_of_week(self, start: date, end: date) -> list[Event]:
         """The events a week's digest shows, newest first: those that began in the week,
         or that have a matched article published in it (or, if the page gives no date,
@@ -131,6 +138,10 @@ class EventStore(OutboxStore):
         """What the event stage needs to place a match of ``article_id`` on ``day``: the
         events around it as their tallies, and of those with its participants the members
         sharing one of its LSH ``bands`` — never all the articles of an event."""
+        # Here, not at the top: the commands that only read (status, events, search)
+        # need none of the event stage (~7 ms of import).
+        from monitor.events import SEARCH_DAYS, Nearby
+
         checked = self.db.execute(
             "SELECT 1 FROM article_checks WHERE article_id = ? AND topic = ?", [article_id, topic]
         ).fetchone()

@@ -350,6 +350,46 @@ def m006_reads(db: Database) -> None:
     db.execute("CREATE INDEX events_first_day ON events(first_day)")
 
 
+@migrations()
+def m007_counts(db: Database) -> None:
+    # `status` without counting: each source's articles by kind, kept by triggers (a
+    # count on m006's indexes still read every entry, ~10 ms per 25k articles).
+    db.execute(
+        """CREATE TABLE article_counts (
+               source TEXT PRIMARY KEY,
+               readable INTEGER NOT NULL DEFAULT 0,
+               unextractable INTEGER NOT NULL DEFAULT 0,
+               duplicates INTEGER NOT NULL DEFAULT 0)"""
+    )
+    db.execute(
+        """INSERT INTO article_counts
+           SELECT source,
+                  sum(extract_error IS NULL AND duplicate_of IS NULL),
+                  sum(extract_error IS NOT NULL),
+                  sum(duplicate_of IS NOT NULL)
+           FROM articles GROUP BY source"""
+    )
+    add = """INSERT INTO article_counts (source) VALUES (new.source) ON CONFLICT DO NOTHING;
+             UPDATE article_counts SET
+                 readable = readable + (new.extract_error IS NULL AND new.duplicate_of IS NULL),
+                 unextractable = unextractable + (new.extract_error IS NOT NULL),
+                 duplicates = duplicates + (new.duplicate_of IS NOT NULL)
+             WHERE source = new.source;"""
+    remove = """UPDATE article_counts SET
+                    readable = readable - (old.extract_error IS NULL AND old.duplicate_of IS NULL),
+                    unextractable = unextractable - (old.extract_error IS NOT NULL),
+                    duplicates = duplicates - (old.duplicate_of IS NOT NULL)
+                WHERE source = old.source;"""
+    db.execute(f"CREATE TRIGGER article_counts_ai AFTER INSERT ON articles BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER article_counts_ad AFTER DELETE ON articles BEGIN {remove} END")
+    db.execute(
+        "CREATE TRIGGER article_counts_au AFTER UPDATE OF source, extract_error, duplicate_of "
+        f"ON articles BEGIN {remove} {add} END"
+    )
+    # A source's events: each match's article looked up for its source in the index alone.
+    db.execute("CREATE INDEX articles_id_source ON articles(id, source)")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
