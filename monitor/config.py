@@ -420,7 +420,9 @@ def _userinfo(config: Config) -> set[str]:
     for source in config.sources:
         urls += source.start_urls
     for url in urls:
-        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+        # the authority ends at the path, the query or the fragment: an address in the
+        # query (mailto://host?from=a@example.org) is no user:password
+        netloc = re.split(r"[/?#]", url.split("://", 1)[-1], maxsplit=1)[0]
         if "@" in netloc:
             userinfo = netloc.rsplit("@", 1)[0]
             found.add(userinfo)

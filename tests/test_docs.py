@@ -126,6 +126,8 @@ LAYERS = {
     "monitor.runner": 9,
     "monitor.inputs": 9,
     "monitor.scheduler": 10,
+    "monitor.web": 10,
+    "monitor.metrics": 10,
     "monitor.demo.mailbox": 10,
     "monitor.demo.replicas": 10,
     "monitor.demo.walkthrough": 11,
