@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -26,6 +26,7 @@ from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_artic
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.models import CrawlStats, Hints, Page, article_id
+from monitor.sites import refusal
 from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
@@ -80,9 +81,16 @@ class CrawlReport:
         )
 
 
+def _refused(failure: Failure) -> str | None:
+    """The site's own word when an HTTP error means "not now" (Kremlin's 403)."""
+    if isinstance(failure.value, HttpError):
+        return refusal(failure.value.response.url, failure.value.response.status)
+    return None
+
+
 def _describe(failure: Failure) -> str:
     if isinstance(failure.value, HttpError):
-        return f"HTTP {failure.value.response.status}"
+        return _refused(failure) or f"HTTP {failure.value.response.status}"
     return f"{failure.type.__name__ if failure.type else 'error'}: {failure.getErrorMessage()}"
 
 
@@ -217,6 +225,7 @@ class SourceSpider(scrapy.Spider):
     def entry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         self._error(f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {_describe(failure)}")
+        self._back_off(failure)
 
     def _article_requests(
         self, links: Iterable[Link], follow: bool, entry: str | None = None
@@ -295,6 +304,13 @@ class SourceSpider(scrapy.Spider):
             self.storage_failed(f"article {request.url}: {exc}")
             return
         self.report.handled.add(key)
+        self._back_off(failure)
+
+    def _back_off(self, failure: Failure) -> None:
+        """A site that refuses is not asked again this cycle: every further request would
+        only prolong the refusal. The run ends as interrupted; the rest comes next cycle."""
+        if _refused(failure):
+            raise CloseSpider("refused")
 
     def storage_failed(self, message: str) -> None:
         """The database refused a write (locked, disk full): the run fails, the link stays

@@ -62,6 +62,18 @@ class Kremlin(SiteRule):
         return host.replace("special.kremlin.ru", "kremlin.ru"), path
 
 
+class Andalpost(SiteRule):
+    """andalpost.com (WordPress): a post's AMP view /{slug}/amp/ is the post /{slug}/."""
+
+    hosts = ("andalpost.com",)
+    _amp = re.compile(r"^(/[^/]+/)amp/?$")
+
+    @classmethod
+    def fold(cls, host: str, path: str) -> tuple[str, str]:
+        match = cls._amp.match(path)
+        return host, match[1] if match else path
+
+
 def canonical_url(url: str) -> str:
     """The one address an article is stored under."""
     try:

@@ -116,10 +116,21 @@ def _redact_logs(config: Config) -> None:
 
 
 class _Context:
-    def __init__(self, config_path: str, verbose: int = 0) -> None:
+    def __init__(
+        self, config_path: str, verbose: int = 0, log_format: str = "text", progress: bool = True
+    ) -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.log_format = log_format
+        self.show_progress = progress
         self._config: Config | None = None
+
+    @property
+    def progress(self) -> bool:
+        """Whether long work shows a progress line (``monitor.progress.wanted``)."""
+        from monitor.progress import wanted
+
+        return wanted(self.log_format, not self.show_progress)
 
     @property
     def config(self) -> Config:
@@ -150,7 +161,7 @@ class _Group(click.Group):
     """Global options may also follow the command (`newsmon status --config x.yaml`)."""
 
     GLOBAL = ("--config", "--log-format")
-    FLAGS = ("-v", "-vv", "-vvv", "--verbose")
+    FLAGS = ("-v", "-vv", "-vvv", "--verbose", "--no-progress")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         hoisted: list[str] = []
@@ -190,11 +201,18 @@ class _Group(click.Group):
     show_default=True,
     help="Log lines for people, or JSON lines for log shippers.",
 )
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress line for long work (shown only on a terminal, never with JSON logs).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, verbose: int, log_format: str) -> None:
+def cli(
+    ctx: click.Context, config_path: str, verbose: int, log_format: str, no_progress: bool
+) -> None:
     """newsmon: watch news sites and hear once about each event you care about."""
     _setup_logging(verbose, log_format, daemon=ctx.invoked_subcommand == "run")
-    ctx.obj = _Context(config_path, verbose)
+    ctx.obj = _Context(config_path, verbose, log_format, not no_progress)
 
 
 @cli.command()
@@ -202,11 +220,13 @@ def cli(ctx: click.Context, config_path: str, verbose: int, log_format: str) -> 
 @click.pass_obj
 def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
     """Run one full cycle now: crawl, extract and store (failed sources are reported)."""
+    from monitor.progress import progress
     from monitor.runner import crawl_cycle
 
     obj.topics(obj.config)
     try:
-        report = crawl_cycle(obj.config, sources)
+        with progress("crawl", None, obj.progress) as bar:
+            report = crawl_cycle(obj.config, sources, bar.advance)
     except Interrupted:
         click.echo("interrupted: what was fetched is stored; the rest next time", err=True)
         sys.exit(130)
@@ -392,8 +412,17 @@ def extract(obj: _Context, inputs: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Address for the metrics."
+)
 @click.pass_obj
-def run(obj: _Context) -> None:
+def run(obj: _Context, metrics_port: int | None, metrics_host: str) -> None:
     """The daemon: every source on its own interval, alert delivery, the weekly digest.
 
     Stops cleanly on SIGTERM or SIGINT.
@@ -401,7 +430,26 @@ def run(obj: _Context) -> None:
     from monitor.scheduler import run_daemon
 
     obj.topics(obj.config)
-    run_daemon(obj.config)
+    run_daemon(obj.config, (metrics_host, metrics_port) if metrics_port else None)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, help="Port to listen on.")
+@click.pass_obj
+def serve(obj: _Context, host: str, port: int) -> None:
+    """A read-only web view of the database: events, sources, search, alerts."""
+    import uvicorn
+
+    from monitor.runner import all_channels
+    from monitor.web import datasette
+
+    config = obj.config
+    alerts, digests = all_channels(config)
+    channels = {channel.key: channel.display for channel in [*alerts, *digests]}
+    server = datasette(config.database, channels, _redactor(config))
+    click.echo(f"newsmon: serving {config.database} read-only at http://{host}:{port}/", err=True)
+    uvicorn.run(server.app(), host=host, port=port, log_level="warning")
 
 
 @cli.command()
@@ -536,10 +584,17 @@ def events(obj: _Context, as_json: bool, since: datetime | None) -> None:
 @click.pass_obj
 def rematch(obj: _Context) -> None:
     """Judge every stored article again, after a rule change (events keep their ids)."""
+    from monitor.progress import progress
     from monitor.runner import rematch as run_rematch
+    from monitor.store import Storage
 
-    obj.topics(obj.config)
-    report = run_rematch(obj.config)
+    topics = obj.topics(obj.config)
+    with Storage(obj.config.database) as storage:
+        counts = storage.counts()
+    # every article with text is judged again for each topic, duplicates included
+    total = (counts["articles"] + counts["duplicates"]) * len(topics)
+    with progress("rematch", total, obj.progress) as bar:
+        report = run_rematch(obj.config, bar.advance)
     click.echo(
         f"{report.checked} articles checked, {report.matched} matched, "
         f"{len(report.new_events)} new events"
@@ -564,6 +619,7 @@ def rematch(obj: _Context) -> None:
 def digest(obj: _Context, week: str | None, out: Path | None, send: bool) -> None:
     """Build the weekly digest of events and source health; write it and/or send it."""
     from monitor.digest import last_complete_week, parse_week
+    from monitor.progress import progress
     from monitor.runner import build_digest, send_digest
 
     week = week or last_complete_week(datetime.now(UTC).date())
@@ -571,7 +627,8 @@ def digest(obj: _Context, week: str | None, out: Path | None, send: bool) -> Non
         parse_week(week)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
-    built = build_digest(obj.config, week)
+    with progress(f"digest {week}", None, obj.progress):
+        built = build_digest(obj.config, week)
     if out is not None and str(out) == "-":
         click.echo(built.html)
     elif out is not None:

@@ -204,6 +204,10 @@ class Source(_Strict, frozen=True):
     sitemaps: list[HttpUrl] = msgspec.field(default_factory=list)  # sitemaps or their indexes
     listings: list[HttpUrl] = msgspec.field(default_factory=list)  # pages linking to articles
     follow: Pattern | None = None  # a regex an article URL must match
+    # hosts its articles live on besides those of its feeds, sitemaps and listings
+    article_hosts: list[Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9.-]+(:\d+)?$")]] = (
+        msgspec.field(default_factory=list)
+    )
     every: Duration = Duration(minutes=15)  # poll interval
     language: str | None = None  # language hint (ISO 639-1)
     crawl: SourcePoliteness = msgspec.field(default_factory=SourcePoliteness)
@@ -228,7 +232,8 @@ class Source(_Strict, frozen=True):
     def hosts(self) -> frozenset[str]:
         """host[:port] of every configured URL (without any user:password@): the only
         hosts articles are followed on."""
-        return frozenset(urlsplit(url).netloc.lower().rsplit("@", 1)[-1] for url in self.start_urls)
+        configured = (urlsplit(url).netloc.lower().rsplit("@", 1)[-1] for url in self.start_urls)
+        return frozenset((*configured, *self.article_hosts))
 
     @property
     def on_loopback(self) -> bool:
@@ -415,7 +420,9 @@ def _userinfo(config: Config) -> set[str]:
     for source in config.sources:
         urls += source.start_urls
     for url in urls:
-        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+        # the authority ends at the path, the query or the fragment: an address in the
+        # query (mailto://host?from=a@example.org) is no user:password
+        netloc = re.split(r"[/?#]", url.split("://", 1)[-1], maxsplit=1)[0]
         if "@" in netloc:
             userinfo = netloc.rsplit("@", 1)[0]
             found.add(userinfo)

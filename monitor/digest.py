@@ -258,7 +258,8 @@ def _published_day(article: EventArticle) -> date:
     return article.published.date() if article.published else date.min
 
 
-def _event_view(event: Event, this_year: int) -> EventView:
+def event_view(event: Event, this_year: int) -> EventView:
+    """An event as the digest and `newsmon serve` show it."""
     return EventView(
         id=event.id,
         participants=" – ".join(_clean(p) for p in event.participants),
@@ -270,9 +271,10 @@ def _event_view(event: Event, this_year: int) -> EventView:
     )
 
 
-def _bars(start: date, articles: Iterable[EventArticle]) -> tuple[DayBar, ...]:
-    """The week from ``start`` (a Monday), each day with the articles of that day."""
-    per_day = dict.fromkeys((start + timedelta(days=n) for n in range(7)), 0)
+def day_bars(start: date, articles: Iterable[EventArticle], days: int = 7) -> tuple[DayBar, ...]:
+    """The ``days`` from ``start`` (a week from its Monday), each with the articles of that
+    day."""
+    per_day = dict.fromkeys((start + timedelta(days=n) for n in range(days)), 0)
     for article in articles:
         day = article.day_of
         if day in per_day:
@@ -319,8 +321,8 @@ def digest_subject(data: DigestData) -> str:
 def digest_view(data: DigestData) -> DigestView:
     """The week as the templates show it."""
     listed = [a for e in data.events for a in e.articles]
-    days = _bars(data.start, listed)
-    events = tuple(_event_view(e, data.end.year) for e in data.events)
+    days = day_bars(data.start, listed)
+    events = tuple(event_view(e, data.end.year) for e in data.events)
     labels = [a.day for e in events for g in e.languages for s in g.sources for a in s.articles]
     longest = max((len(label) for label in labels), default=0)
     sources = tuple(_health_row(s, data.end.year) for s in data.sources)

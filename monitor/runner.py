@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Progress: (pages, articles) done since the last call (``monitor.progress.Tracker``).
+Tick = Callable[[int, int], None]
 
 
 async def crawl_sources(
@@ -149,14 +151,15 @@ def asyncio_reactor() -> Any:
     return reactor
 
 
-def crawler_runner(config: Config) -> Any:
+def crawler_runner(config: Config, tick: Tick | None = None) -> Any:
     """An AsyncCrawlerRunner that can stop every crawl it runs at once, with the
-    extraction processes its crawls share (stopped by its ``stop``, or at exit)."""
+    extraction processes its crawls share (stopped by its ``stop``, or at exit); ``tick``
+    hears of each page and article (``monitor.progress``)."""
     asyncio_reactor()  # before Scrapy imports any other reactor
     from crawler.runner import CrawlRunner
     from crawler.settings import scrapy_settings
 
-    return CrawlRunner(scrapy_settings(config.crawl), config.crawl.extract_workers)
+    return CrawlRunner(scrapy_settings(config.crawl), config.crawl.extract_workers, tick)
 
 
 def run_once(
@@ -232,11 +235,17 @@ def file_match(
         return storage.apply(decision, bands), decision.event_id is None
 
 
-def match_stored(storage: Storage, topics: Sequence[CompiledTopic], policy: Policy) -> MatchReport:
+def match_stored(
+    storage: Storage,
+    topics: Sequence[CompiledTopic],
+    policy: Policy,
+    tick: Tick | None = None,
+) -> MatchReport:
     """Judge every article not yet judged for each topic, and file matches into events.
 
     Articles are taken in the order they were found, so an event is created (and
-    alerted, as ``policy`` says) by the first article that revealed it.
+    alerted, as ``policy`` says) by the first article that revealed it. ``tick`` hears of
+    each article judged.
     """
     from monitor.matcher import match_article
 
@@ -246,6 +255,8 @@ def match_stored(storage: Storage, topics: Sequence[CompiledTopic], policy: Poli
     for topic in topics:
         for article in storage.unchecked_articles(topic.name):
             checked += 1
+            if tick is not None:
+                tick(0, 1)
             published = article.published.date() if article.published else None
             found = match_article(article.title, article.text, published, topic)
             if found is None:
@@ -268,14 +279,16 @@ class CycleReport:
     delivery: DeliveryReport
 
 
-def match_and_queue(storage: Storage, config: Config, channels: Sequence[Channel]) -> MatchReport:
+def match_and_queue(
+    storage: Storage, config: Config, channels: Sequence[Channel], tick: Tick | None = None
+) -> MatchReport:
     # imported here: the digest and the other jobs that match nothing do without it
     from monitor.topic import load_topics
 
     policy = Policy(
         tuple(channel.key for channel in channels), config.notify.max_age, config.notify.updates
     )
-    return match_stored(storage, load_topics(config.topics), policy)
+    return match_stored(storage, load_topics(config.topics), policy, tick)
 
 
 def all_channels(config: Config) -> tuple[list[Channel], list[Channel]]:
@@ -307,9 +320,10 @@ def deliver(
     )
 
 
-def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
+def crawl_cycle(config: Config, names: Sequence[str] = (), tick: Tick | None = None) -> CycleReport:
     """One full cycle now, for the named sources (all when none are named): crawl, match,
     queue alerts, and deliver everything undelivered (backoff waived: the user asked).
+    ``tick`` hears of each page fetched and article handled.
 
     Interrupted (SIGINT/SIGTERM), the crawl records what it did and ``Interrupted``
     is raised before matching.
@@ -319,7 +333,7 @@ def crawl_cycle(config: Config, names: Sequence[str] = ()) -> CycleReport:
     storage = Storage(config.database)
     try:
         keys = [channel.key for channel in channels]
-        runner = crawler_runner(config)
+        runner = crawler_runner(config, tick)
         crawls = run_once(
             lambda: crawl_sources(config, sources, storage, runner, notify=keys), runner.stop
         )
@@ -369,12 +383,12 @@ def send_digest(config: Config, digest: Digest, week: str) -> DeliveryReport:
         return deliver(storage, config, ignore_backoff=True, subject_prefix="digest:")
 
 
-def rematch(config: Config) -> MatchReport:
+def rematch(config: Config, tick: Tick | None = None) -> MatchReport:
     """Judge every stored article again (after a rule change); events keep their ids, so
-    an event already alerted is not alerted again."""
+    an event already alerted is not alerted again. ``tick`` hears of each article judged."""
     channels = load_channels(config.notify.alerts, "notify.alerts")
     with Storage(config.database) as storage:
         storage.forget_matches()
-        report = match_and_queue(storage, config, channels)
+        report = match_and_queue(storage, config, channels, tick)
         storage.drop_empty_events()
     return report

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.alerts import load_channels
 from monitor.config import Config, Source
@@ -37,6 +37,9 @@ from monitor.runner import (
 )
 from monitor.store import Storage
 
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
+
 logger = logging.getLogger(__name__)
 
 # Spread sources that share an interval so they do not all fire in the same second.
@@ -50,8 +53,9 @@ STOP_GRACE = 4.0
 class Daemon:
     """The scheduled jobs and the state they share."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics
         self.channels = load_channels(config.notify.alerts, "notify.alerts")
         self.digest_channels = load_channels(config.notify.digest, "notify.digest")
         self.storage = Storage(config.database)  # the reactor thread's connection
@@ -145,7 +149,10 @@ class Daemon:
         if self.stopping:
             return  # a run that was already on its way when the stop began
         keys = [channel.key for channel in self.channels]
-        await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
+        crawls = await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
+        if self.metrics is not None:
+            for stats in crawls:
+                self.metrics.crawled(stats)
         if self.stopping:
             return  # matched at the next start: what was stored is kept
         async with self.match_lock:
@@ -155,6 +162,8 @@ class Daemon:
     def _match(self) -> None:
         with Storage(self.config.database) as storage:
             report = match_and_queue(storage, self.config, self.channels)
+        if self.metrics is not None:
+            self.metrics.judged(report)
         if report.new_events:
             logger.info("matching: %d new events", len(report.new_events))
 
@@ -193,20 +202,30 @@ class Daemon:
         logger.info("stopped")
 
 
-def run_daemon(config: Config) -> None:
-    """Run until SIGTERM/SIGINT; returns after a clean stop.
+def run_daemon(config: Config, metrics_at: tuple[str, int] | None = None) -> None:
+    """Run until SIGTERM/SIGINT; returns after a clean stop. With ``metrics_at`` (host,
+    port), Prometheus metrics are served there (``monitor.metrics``).
 
     Refuses to start beside another daemon on the same database, and raises
-    ``StartError`` (exit non-zero) when the scheduler cannot start, so that a supervisor
-    restarts or reports it instead of a process that is alive and does nothing.
+    ``StartError`` (exit non-zero) when the scheduler or the metrics server cannot start,
+    so that a supervisor restarts or reports it instead of a process that is alive and
+    does nothing.
     """
     from scrapy.utils.defer import deferred_from_coro
 
     with daemon_lock(config.database):
         for warning in config.warnings:
             logger.warning("%s", warning)
+        metrics = server = None
+        if metrics_at is not None:
+            from monitor.metrics import Metrics
+
+            channels = load_channels([*config.notify.alerts, *config.notify.digest], "notify")
+            metrics = Metrics(config.database, {c.key: c.display for c in channels})
+            server = metrics.serve(*metrics_at)
+            logger.info("metrics on http://%s:%d/metrics", *metrics_at)
         reactor = asyncio_reactor()
-        daemon = Daemon(config)
+        daemon = Daemon(config, metrics)
         failed: list[BaseException] = []
 
         def start() -> None:
@@ -222,7 +241,11 @@ def run_daemon(config: Config) -> None:
         reactor.addSystemEventTrigger(
             "before", "shutdown", lambda: deferred_from_coro(daemon.stop())
         )
-        reactor.run()
+        try:
+            reactor.run()
+        finally:
+            if server is not None:
+                server.shutdown()
         if failed:
             raise StartError(f"the daemon could not start: {failed[0]}")
 

@@ -155,7 +155,7 @@ def test_crawl_summary_says_why_a_source_failed_or_erred(
         CrawlStats("shaky", moment, moment, 5, 4, 4, 1, ("feed y: not a readable feed",), "ok"),
     ]
     report = runner.CycleReport(crawls, runner.MatchReport(4, 2, (1,)), DeliveryReport(1, 2, 3))
-    monkeypatch.setattr(runner, "crawl_cycle", lambda config, names: report)
+    monkeypatch.setattr(runner, "crawl_cycle", lambda config, names, tick: report)
     run = invoke("crawl", config=config)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [

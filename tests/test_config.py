@@ -144,6 +144,14 @@ def test_secrets_are_every_substituted_value_and_url_password(tmp_path: Path) ->
     assert config.sources[0].hosts == frozenset({"x.org"})
 
 
+def test_an_address_in_a_url_query_is_not_a_password(tmp_path: Path) -> None:
+    mail = "mailto://127.0.0.1:2525?from=newsmon@example.org&to=you@example.org"
+    path = write(tmp_path, f"notify:\n  alerts: ['{mail}', 'mailtos://me:pw-9876@mx.org']\n")
+    secrets = load_config(path, env={}).secrets
+    assert "pw-9876" in secrets
+    assert not any("127.0.0.1" in secret for secret in secrets)
+
+
 @pytest.mark.parametrize(
     ("text", "warning"),
     [

@@ -38,3 +38,7 @@ def test_demo_shows_events_alerts_and_writes_a_digest(tmp_path: Path) -> None:
     assert subjects == ["30 Dec 2022", "20–21 Mar 2023", "16 May 2024", "22 Oct 2024"]
     assert (tmp_path / "digest.html").read_text().count("Xi Jinping – Vladimir Putin") >= 4
     assert (tmp_path / "newsmon.db").exists()
+    # it ends with the way to see it all in a browser
+    last = out.rstrip().splitlines()[-1]
+    assert f"--config {tmp_path / 'config.yaml'} serve" in last
+    assert "http://127.0.0.1:8001/" in last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -292,3 +293,32 @@ def test_a_page_wrongly_declared_utf8_is_read_in_its_real_charset() -> None:
     ).encode("cp1251")
     doc = extract_document(page, content_type="text/html; charset=utf-8")
     assert "Си Цзиньпин провели переговоры" in doc.text and doc.language == "ru"
+
+
+BYLINE_PAGE = """<!doctype html><html lang="en"><head><title>Talks in Moscow</title></head><body>
+<article><h1>Talks in Moscow</h1>
+<p class="byline">By Dana Reyes <time datetime="2024-05-16">16 May 2024</time></p>
+<p>The two presidents met in the Kremlin on Thursday and signed a joint statement on
+trade, energy and regional security after several hours of talks behind closed doors.</p>
+<p>Officials on both sides described the meeting as productive and said working groups
+would meet again before the end of the year to settle the remaining questions.</p>
+</article>
+<div id="comments"><span class="author">Some Commenter</span><p>First!</p></div>
+</body></html>"""
+
+
+def test_byline_leaves_out_its_date_and_the_comment_section() -> None:
+    # The comment's author comes first among trafilatura's most specific matches, but
+    # sits in the comments; the byline's <time> is not part of the name.
+    assert extract_document(BYLINE_PAGE).author == "Dana Reyes"
+
+
+def test_control_characters_in_a_page_are_dropped_not_fatal() -> None:
+    # Stray control bytes and U+FFFF (pasted from word processors) sit in real pages.
+    dirty = BYLINE_PAGE.replace("two presidents", "two\x0b presidents\x01").replace(
+        "Officials", "Officials\uffff"
+    )
+    document = extract_document(dirty.encode("utf-8"))
+    assert "The two presidents met in the Kremlin" in document.text
+    assert "Officials on both sides" in document.text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", document.text)

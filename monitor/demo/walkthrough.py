@@ -87,7 +87,7 @@ def _show_crawls(report: CycleReport, echo: Echo) -> None:
         )
 
 
-def _publish_later(site: ReplicaSite) -> None:
+def publish_later(site: ReplicaSite) -> None:
     """Put the kept-back article on the site and at the top of its feed."""
     folder = site.root / LATER_PAGE.strip("/").rsplit("/", 1)[0]
     name = LATER_PAGE.rsplit("/", 1)[1]
@@ -171,7 +171,7 @@ def run_demo(workdir: Path, echo: Echo) -> None:
                     echo(f"        not alerted: {title} — because {miss.reason}")
                 _show_events(storage, echo)
                 echo(f"\n[5/6] A new article appears in {LATER_SITE}'s feed; its next cycle:")
-                _publish_later(later)
+                publish_later(later)
                 second = await _cycle(config, [config.source(LATER_SITE)], storage, channels)
                 return first, second
 
@@ -205,7 +205,9 @@ def run_demo(workdir: Path, echo: Echo) -> None:
         f"  {newsmon} --config {config_path} search 习近平\n"
         f"  {newsmon} --config {config_path} status\n"
         f"  {newsmon} --config {config_path} digest --week {week} --out digest.md\n"
-        f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt"
+        f"  {newsmon} check --json tests/data/seed/andalpost-2022-12-30.txt\n"
+        f"\nSee it in a browser (events, sources, search; read-only, on 127.0.0.1 only):\n"
+        f"  {newsmon} --config {config_path} serve    # then open http://127.0.0.1:8001/"
     )
 
 

@@ -134,6 +134,11 @@ class OutboxStore(Connection):
         counts.update({row[0]: row[1] for row in rows})
         return counts
 
+    def outbox_by_channel(self) -> dict[tuple[str, str], int]:
+        """How many messages each channel (its key) has in each state."""
+        rows = self.db.execute("SELECT channel, state, count(*) FROM outbox GROUP BY 1, 2")
+        return {(row[0], row[1]): row[2] for row in rows}
+
     def dead_messages(self) -> list[OutboxMessage]:
         rows = self.db.query("SELECT * FROM outbox WHERE state = 'dead' ORDER BY id")
         return [_message(row) for row in rows]

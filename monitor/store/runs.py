@@ -98,6 +98,13 @@ class RunStore(Connection):
                 )
         return before[0] if before else 0
 
+    def last_successes(self) -> dict[str, datetime]:
+        """When each source last crawled successfully (those that ever did)."""
+        rows = self.db.execute(
+            "SELECT source, last_success_at FROM source_state WHERE last_success_at IS NOT NULL"
+        )
+        return {row[0]: datetime.fromisoformat(row[1]) for row in rows}
+
     def source_state(self, source: str) -> SourceState:
         state = next(
             iter(self.db.query("SELECT * FROM source_state WHERE source = ?", [source])), {}
@@ -156,13 +163,6 @@ class RunStore(Connection):
             [source, after, before],
         ).fetchone()
         state = self.source_state(source)
-        failing_since = None
-        if state.consecutive_failures:
-            first = self.db.execute(
-                "SELECT min(started_at) FROM crawl_runs WHERE source = ? AND started_at > ?",
-                [source, iso(state.last_success_at) or ""],
-            ).fetchone()[0]
-            failing_since = parse(first)
         return SourceHealth(
             name=source,
             runs=runs,
@@ -170,6 +170,17 @@ class RunStore(Connection):
             new_articles=new,
             errors=errors,
             last_success=state.last_success_at,
-            failing_since=failing_since,
+            failing_since=self.failing_since(source, state),
             last_error=state.last_error if state.consecutive_failures else None,
         )
+
+    def failing_since(self, source: str, state: SourceState | None = None) -> datetime | None:
+        """When the source's current run of failures began; None if it is not failing."""
+        state = state or self.source_state(source)
+        if not state.consecutive_failures:
+            return None
+        first = self.db.execute(
+            "SELECT min(started_at) FROM crawl_runs WHERE source = ? AND started_at > ?",
+            [source, iso(state.last_success_at) or ""],
+        ).fetchone()[0]
+        return parse(first)

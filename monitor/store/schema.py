@@ -422,6 +422,15 @@ class Connection:
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
+    @classmethod
+    def on(cls, conn: sqlite3.Connection) -> Self:
+        """This store's reads on a connection opened elsewhere (`newsmon serve`: Datasette's
+        read-only ones), as it is: nothing is migrated, and nothing may be written."""
+        store = cls.__new__(cls)
+        store.path = Path(conn.execute("PRAGMA database_list").fetchone()[2])
+        store.db = LazyDatabase(conn)
+        return store
+
     def close(self) -> None:
         self.db.close()
 
