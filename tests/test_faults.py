@@ -5,6 +5,7 @@ the crawl cycle) as the user runs it; then hostile input at the parsers it reach
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import struct
@@ -144,8 +145,12 @@ def test_hung_and_trickling_sources_do_not_hold_the_crawl(tmp_path: Path) -> Non
         for server in (site, hung, trickling):
             server.stop()
     assert run.returncode == 0, run.stderr
-    # robots.txt's timeout, then the feed fails at once (no retry, no second timeout)
-    assert elapsed < 3 + 4, (elapsed, run.stdout)
+    # robots.txt's timeout, then the feed fails at once (no retry, no second timeout):
+    # the crawl, as the command times it, is one timeout and a little (it was 12 s); the
+    # process around it, start-up included, a few seconds more on a loaded machine
+    durations = [float(d) for d in re.findall(r", ([\d.]+) s\b", run.stdout)]
+    assert len(durations) == 3 and max(durations) < 3 + 3, run.stdout
+    assert elapsed < 20, elapsed
     with sqlite3.connect(tmp_path / "newsmon.db") as conn:
         titles = [row[0] for row in conn.execute("SELECT title FROM articles")]
     assert titles == [SUMMIT_TITLE]
