@@ -284,6 +284,13 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
             "application/rss+xml",
         )
         site.page("/laughs", entity_feed(site.base, LAUGHS, "&j;"), "application/rss+xml")
+        # 256 MiB of whitespace as a gzip Content-Encoding: Scrapy decompresses it
+        bomb = gzipped(b"<rss>", b" " * (1 << 20), b"</rss>", repeat=256)
+        site.pages["/bomb"] = (
+            200,
+            {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+            bomb,
+        )
         faults = {
             "http-500": f"{site.base}/500",
             "http-503": f"{site.base}/503",
@@ -292,6 +299,7 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
             "redirects": f"{site.base}/hop0",
             "empty": f"{site.base}/empty",
             "reset": f"{resetting.base}/feed",
+            "gzip-bomb": f"{site.base}/bomb",
         }
         config = config_for(
             tmp_path,
@@ -301,12 +309,16 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
             + [{"name": "laughs", "feeds": [f"{site.base}/laughs"]}],
             crawl={"timeout": 5},
         )
-        run = newsmon("crawl", config=config)
+        command = [sys.executable, "-m", "monitor", "--config", str(config), "crawl"]
+        run = subprocess.run(
+            [sys.executable, "-c", MEASURED, *command], capture_output=True, text=True, timeout=120
+        )
     finally:
         site.stop()
         resetting.stop()
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
+    assert int(run.stdout.rsplit("peak-rss-mb", 1)[1]) < 300, run.stdout
     status = invoke("status", config=config).stdout
     expected = {
         "http-500": "HTTP 500",
@@ -316,6 +328,7 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
         "redirects": "IgnoreRequest: max redirections reached",
         "empty": "empty response",
         "reset": "Connection reset by peer",
+        "gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression",
     }
     for name, error in expected.items():
         (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name + " ")]
