@@ -145,12 +145,14 @@ def test_hung_and_trickling_sources_do_not_hold_the_crawl(tmp_path: Path) -> Non
         for server in (site, hung, trickling):
             server.stop()
     assert run.returncode == 0, run.stderr
-    # robots.txt's timeout, then the feed fails at once (no retry, no second timeout):
-    # the crawl, as the command times it, is one timeout and a little (it was 12 s); the
-    # process around it, start-up included, a few seconds more on a loaded machine
+    # robots.txt's timeout, then the feed fails at once: one connection each, not four
+    # (robots.txt and the feed, each retried), so the crawl, as the command times it, is
+    # one timeout and a little (it was 12 s); the process, start-up included, is given
+    # more, for a loaded machine
+    assert (len(hung.connections), len(trickling.connections)) == (1, 1)
     durations = [float(d) for d in re.findall(r", ([\d.]+) s\b", run.stdout)]
-    assert len(durations) == 3 and max(durations) < 3 + 3, run.stdout
-    assert elapsed < 20, elapsed
+    assert len(durations) == 3 and max(durations) < 3 + 4, run.stdout
+    assert elapsed < 25, elapsed
     with sqlite3.connect(tmp_path / "newsmon.db") as conn:
         titles = [row[0] for row in conn.execute("SELECT title FROM articles")]
     assert titles == [SUMMIT_TITLE]
