@@ -1,6 +1,7 @@
-"""Keeps every request of a source on the source's own configured hosts.
+"""Downloader middlewares. ``HostFence`` keeps every request of a source on the
+source's own configured hosts; ``StalledHosts`` keeps a dead host from holding the crawl.
 
-Runs for redirects too (a redirected request passes through the downloader
+The fence runs for redirects too (a redirected request passes through the downloader
 middlewares again), so a link or a Location header cannot lead the crawler to
 another host, a cloud metadata address or a private network.
 """
@@ -12,7 +13,9 @@ from typing import Self
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.urls import on_hosts
 
@@ -34,3 +37,34 @@ class HostFence:
         if not on_hosts(request.url, hosts):
             logger.debug("off the source's hosts, not fetched: %s", request.url)
             raise IgnoreRequest(f"off-host: {request.url}")
+
+
+class StalledHosts:
+    """Fails at once, for the rest of the crawl, every request to a host that has not
+    answered once and let a request run out of time: a hung or trickling server would
+    otherwise hold the crawl a full timeout per request (its robots.txt, then its feed).
+    A host that has answered is never cut off: one slow article is just one failure."""
+
+    def __init__(self) -> None:
+        self.answered: set[str] = set()
+        self.stalled: dict[str, str] = {}  # netloc: what its first timeout said
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls()
+
+    def process_request(self, request: Request) -> None:
+        netloc = urlparse_cached(request).netloc
+        if netloc in self.stalled:
+            raise DownloadTimeoutError(
+                f"not tried, the host has not answered in this crawl: {self.stalled[netloc]}"
+            )
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self.answered.add(urlparse_cached(request).netloc)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        netloc = urlparse_cached(request).netloc
+        if isinstance(exception, DownloadTimeoutError) and netloc not in self.answered:
+            self.stalled.setdefault(netloc, str(exception))

@@ -46,8 +46,14 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": politeness.max_page_size,
         "DOWNLOAD_WARNSIZE": 0,
         "REDIRECT_MAX_TIMES": 5,
-        # One quick retry for a blip; anything longer is retried on the next cycle.
+        # One quick retry for a blip; anything longer is retried on the next cycle. Not
+        # for a timeout: its retry would hold the crawl a second full timeout.
         "RETRY_TIMES": 1,
+        "RETRY_EXCEPTIONS": [
+            e
+            for e in default_settings.RETRY_EXCEPTIONS
+            if e != "scrapy.exceptions.DownloadTimeoutError"
+        ],
         "COOKIES_ENABLED": False,
         # Our own validators (storage) do conditional GET; Scrapy's cache would replay
         # cached bodies on 304 and serve stale feeds by heuristic freshness.
@@ -62,7 +68,12 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES_BASE": _without(
             default_settings.DOWNLOADER_MIDDLEWARES_BASE, _UNUSED
         ),
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.HostFence": 50},
+        # StalledHosts after robots.txt's (100), which waits for its download, and after
+        # Retry (550), so that it sees a timeout before Retry does.
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.HostFence": 50,
+            "crawler.middlewares.StalledHosts": 560,
+        },
         "ITEM_PIPELINES": {"crawler.pipelines.ArticlePipeline": 300},
         # Fetched pages waiting for extraction or storage stop new downloads past this
         # many bytes (Scrapy's default, set on purpose: it bounds a backfill's memory).

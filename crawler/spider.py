@@ -191,6 +191,9 @@ class SourceSpider(scrapy.Spider):
             self.logger.debug("%s unchanged", response.url)
             return
         try:
+            if not response.body.strip():
+                # a 200 with nothing in it parses as an empty feed or listing: no error
+                raise FetchError("empty response")
             if kind == "feed":
                 links: Iterable[Link] = parse_feed(response.body, response.url)
             elif kind == "sitemap":

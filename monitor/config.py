@@ -465,6 +465,24 @@ def _describe(error: msgspec.ValidationError, raw: dict[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's message on one line, the place first: "line 4, column 9: did not find
+    expected ',' or ']' (while parsing a flow sequence at line 3, column 12)". Its own
+    spans four lines, the context before the problem, each place with an "in <file>"."""
+
+    def where(mark: yaml.Mark | None) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+
+    message = f"{where(exc.problem_mark)}: {exc.problem or exc.context}"
+    if exc.problem and exc.context:
+        same_line = exc.context_mark is None or (
+            exc.problem_mark is not None and exc.context_mark.line == exc.problem_mark.line
+        )
+        at = "" if same_line else f" at {where(exc.context_mark)}"
+        message += f" ({exc.context}{at})"
+    return message
+
+
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, substitute and validate a config file; raise ConfigError naming what is wrong."""
     path = Path(path)
@@ -482,9 +500,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except yaml.MarkedYAMLError as exc:
         if exc.problem == "exceeded maximum nesting depth":  # libyaml's limit, 1,000 levels
             raise ConfigError(f"{path}: values nested too deeply") from None
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        # a ReaderError (a control character, bytes that are not UTF-8): two lines
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         # Composing (pure-Python PyYAML) and substituting recurse per level of nesting:
         # thousands of `[` exhaust the stack.

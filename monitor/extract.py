@@ -66,7 +66,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.settings import set_date_params
 from trafilatura.utils import HTML_PARSER, repair_faulty_html
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode
 
 from monitor.errors import ExtractError
 from monitor.models import Article, Document, Hints, Page, article_id
@@ -358,7 +358,7 @@ def content_hash(text: str) -> str:
 def _decode(html: bytes, content_type: str | None = None) -> str:
     """Bytes that are valid UTF-8 are UTF-8, whatever the server or the page declares;
     else w3lib's ``html_to_unicode``: BOM, then the HTTP header's charset, then
-    ``<meta charset>``/http-equiv, then charset-normalizer's guess.
+    ``<meta charset>``/http-equiv in the first 4 KiB, then ``_undeclared_encoding``.
 
     UTF-8 comes first because declarations are the part that goes wrong (a CMS moved to
     UTF-8 keeps its old ``windows-1251`` header or meta), while text in a legacy
@@ -368,20 +368,38 @@ def _decode(html: bytes, content_type: str | None = None) -> str:
         return html.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    encoding, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
+    encoding, text = html_to_unicode(content_type, html, auto_detect_fun=_undeclared_encoding)
     if codecs.lookup(encoding).name == "utf-8":
         # Declared UTF-8 (header or meta), but the bytes just failed to decode as UTF-8:
         # the declaration is wrong, and the text would come out as replacement characters.
-        guessed = _sniff_encoding(html)
+        guessed = _undeclared_encoding(html)
         if guessed and codecs.lookup(guessed).name != "utf-8":
             return html.decode(guessed, errors="replace")
     return text
 
 
-def _sniff_encoding(body: bytes) -> str | None:
-    best = from_bytes(body).best()
+def _undeclared_encoding(body: bytes) -> str | None:
+    """A ``<meta>`` charset later in the head than w3lib looks (its first 4 KiB: a
+    Russian CMS's head of scripts and styles puts it further), else charset-normalizer's
+    guess from the page's non-ASCII text alone: over the whole page, mostly ASCII markup
+    and scripts, it reads a windows-1251, koi8-r, gbk or big5 article as cp1250."""
+    head = body[:_HEAD_SCAN]
+    if (end := head.lower().find(b"<body")) >= 0:
+        head = head[:end]
+    for tag in _META_TAG.finditer(head):
+        declared = html_body_declared_encoding(tag.group())
+        # UTF-8 is not: the bytes have already failed to decode as UTF-8
+        if declared and codecs.lookup(declared).name != "utf-8":
+            return declared
+    text = b"\n".join(run for run in _BETWEEN_TAGS.findall(body) if _NON_ASCII.search(run))
+    best = from_bytes(text or body).best()
     return best.encoding if best else None
 
+
+_BETWEEN_TAGS = re.compile(rb"[^<>]+")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_HEAD_SCAN = 256 * 1024  # bytes: a head longer than this declares nothing we look for
+_META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 
 # What trafilatura's ``load_html`` deletes before parsing (``INVALID_XML_CHARS``): lxml
 # keeps these in the tree, and then refuses them in text trafilatura sets. Each is one

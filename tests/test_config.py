@@ -7,6 +7,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from tests.conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,3 +256,38 @@ def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
     assert len(config.sources) == 40
     effective = config.source("s39").politeness(config.crawl)
     assert (effective.delay, effective.obey_robots, effective.timeout) == (3, False, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "sources:\n  - name: a\n    feeds: [http://x/f\n  - name: b\n",
+            "line 4, column 9: did not find expected ',' or ']' "
+            "(while parsing a flow sequence at line 3, column 12)",
+        ),
+        (
+            "crawl:\n  delay: 1\n   timeout: 3\n",
+            "line 3, column 11: mapping values are not allowed",
+        ),
+        (
+            'notify:\n  alerts: ["json://x\n',
+            "line 3, column 1: found unexpected end of stream "
+            "(while scanning a quoted scalar at line 2, column 12)",
+        ),
+        ("crawl:\n\tdelay: 1\n", "line 2, column 1: found character that cannot start any token"),
+        ("crawl: {delay: 1}\x07\n", "unacceptable character #x0007"),
+    ],
+    ids=["unclosed-list", "bad-indent", "unclosed-quote", "tab", "control-character"],
+)
+def test_yaml_syntax_error_is_one_line_naming_the_line_and_the_problem(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    run = invoke("status", config=path)
+    assert run.returncode != 0
+    assert run.stdout == ""
+    (line,) = run.stderr.splitlines()
+    assert line.startswith(f"newsmon: error: {path}: not valid YAML: "), line
+    assert message in line
+    assert "Traceback" not in run.stderr

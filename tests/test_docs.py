@@ -1,6 +1,7 @@
 """Meta-tests that keep the docs and the architecture honest."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,13 @@ def test_imports_flow_one_way(path: Path) -> None:
             assert imported.split(".")[0] != "crawler" or allowed, (
                 f"{name} must not import the crawler; only monitor.runner drives it"
             )
+
+
+def test_every_test_docs_robustness_names_exists() -> None:
+    """docs/robustness.md says which test proves each case: each must still be there."""
+    text = (ROOT / "docs" / "robustness.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", text))
+    assert len(named) > 30
+    for path, name in sorted(named):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name}"
