@@ -259,7 +259,10 @@ BAD_SHAPES = {
     "unclosed-quote": ('crawl: "abc\n', r"line 2, column 1: .*quoted scalar from line 1"),
     "tab-indent": ("crawl:\n\tdelay: 1\n", r"line 2, column 1"),
     # PyYAML keeps the last of two equal keys without a word
-    "duplicate-top": ("crawl: {delay: 1}\ncrawl: {delay: 2}\n", r"line 2.*'crawl' is written twice"),
+    "duplicate-top": (
+        "crawl: {delay: 1}\ncrawl: {delay: 2}\n",
+        r"line 2.*'crawl' is written twice",
+    ),
     "duplicate-nested": ("crawl:\n  delay: 1\n  delay: 2\n", r"line 3.*'delay' is written twice"),
     "duplicate-in-source": (
         "sources:\n  - name: a\n    name: b\n    feeds: [http://x/f]\n",
@@ -278,7 +281,10 @@ BAD_SHAPES = {
     "alert-int": ("notify: {alerts: [1]}\n", r"notify\.alerts\.0: expected str, got 1"),
     "schedule-list": ("schedule: []\n", r"schedule: expected object"),
     "database-list": ("database: [1]\n", r"database: \[1\] is not a path"),
-    "unset-var": ("notify: {alerts: ['tgram://${NO_SUCH_TOKEN}/1']}\n", r"NO_SUCH_TOKEN is not set"),
+    "unset-var": (
+        "notify: {alerts: ['tgram://${NO_SUCH_TOKEN}/1']}\n",
+        r"notify\.alerts\[0\].*NO_SUCH_TOKEN is not set",
+    ),
 }
 
 
