@@ -380,7 +380,24 @@ except ImportError:  # PyYAML built without libyaml
 
 
 class _ConfigLoader(SafeLoader):
-    """PyYAML's safe loader that refuses a document whose aliases expand too far."""
+    """PyYAML's safe loader that refuses a document whose aliases expand too far, and a
+    key written twice in one mapping (PyYAML keeps the last silently: a second `delay:`
+    or `notify:` would drop the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: the base class reports it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
     # get_single_node, not compose_document: libyaml's loader composes in C and calls
     # no Python method but this one.
@@ -438,6 +455,14 @@ _MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`$")
 _KEYED = re.compile(r"^(?P<key>[a-z_]+(?:\.\w+)*): ")
 
 
+_TYPED = re.compile(r"^(?P<expected>expected \w+), got \w+$")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _value_at(raw: Any, where: str) -> Any:
     for key in filter(None, where.split(".")):
         raw = raw[int(key)] if isinstance(raw, list) else raw[key]
@@ -460,8 +485,10 @@ def _describe(error: msgspec.ValidationError, raw: dict[str, Any]) -> str:
     else:
         message = message.replace("`", "")
         message = message[:1].lower() + message[1:]
-        if message.startswith("expected ") and ", got " not in message:
-            message += f", got {_value_at(raw, where)!r}"
+        if typed := _TYPED.match(message):  # msgspec names the type; the value says more
+            message = f"{typed['expected']}, got {_shown(_value_at(raw, where))}"
+        elif message.startswith("expected ") and ", got " not in message:
+            message += f", got {_shown(_value_at(raw, where))}"
     return f"{where}: {message}" if where else message
 
 
@@ -517,7 +544,11 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     try:
         config = msgspec.convert(raw, Config, dec_hook=_decode)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc, raw)}") from None
+        # the value shown may have come from a ${VAR}: a token in the wrong place
+        from monitor.redact import Redactor
+
+        shown = Redactor(v for v in used if len(v) >= MIN_SECRET).redact(_describe(exc, raw))
+        raise ConfigError(f"{path}: {shown}") from None
     here = path.parent.resolve()
     templates = config.notify.templates
     if templates is not None and not templates.is_absolute():

@@ -1,5 +1,6 @@
 """The configuration contract: what loads, and the messages for what does not."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from tests.conftest import invoke
+from tests.conftest import invoke, newsmon
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -291,3 +292,90 @@ def test_yaml_syntax_error_is_one_line_naming_the_line_and_the_problem(
     assert line.startswith(f"newsmon: error: {path}: not valid YAML: "), line
     assert message in line
     assert "Traceback" not in run.stderr
+
+
+# -- issue 9: every bad shape is one line through the real command line ---------------------
+
+BAD_SHAPES = {
+    # a YAML syntax error: PyYAML's own message spans four lines
+    "unclosed-list": ("sources:\n  - name: a\n    feeds: [http://x/f\n  b: : x\n", r"line 4"),
+    "unclosed-quote": ('crawl: "abc\n', r"line 2, column 1: .*quoted scalar at line 1"),
+    "tab-indent": ("crawl:\n\tdelay: 1\n", r"line 2, column 1"),
+    # PyYAML keeps the last of two equal keys without a word
+    "duplicate-top": (
+        "crawl: {delay: 1}\ncrawl: {delay: 2}\n",
+        r"line 2.*'crawl' is written twice",
+    ),
+    "duplicate-nested": ("crawl:\n  delay: 1\n  delay: 2\n", r"line 3.*'delay' is written twice"),
+    "duplicate-in-source": (
+        "sources:\n  - name: a\n    name: b\n    feeds: [http://x/f]\n",
+        r"line 3.*'name' is written twice",
+    ),
+    # a wrong type at every level
+    "top-scalar": ("just words\n", r"top level must be a mapping"),
+    "sources-int": ("sources: 5\n", r"sources: expected array, got 5"),
+    "source-str": ("sources: [a]\n", r"sources\.0: expected object, got 'a'"),
+    "feeds-str": ("sources:\n  - name: a\n    feeds: 7\n", r"sources\.0\.feeds: expected array"),
+    "feed-int": ("sources:\n  - name: a\n    feeds: [7]\n", r"sources\.0\.feeds\.0: 7 is not"),
+    "crawl-list": ("crawl: [1]\n", r"crawl: expected object"),
+    "timeout-str": ("crawl: {timeout: abc}\n", r"crawl\.timeout: expected float, got 'abc'"),
+    "robots-str": ("crawl: {obey_robots: maybe}\n", r"crawl\.obey_robots: expected bool"),
+    "alerts-str": ("notify: {alerts: tgram://x}\n", r"notify\.alerts: expected array"),
+    "alert-int": ("notify: {alerts: [1]}\n", r"notify\.alerts\.0: expected str, got 1"),
+    "schedule-list": ("schedule: []\n", r"schedule: expected object"),
+    "database-list": ("database: [1]\n", r"database: \[1\] is not a path"),
+    "unset-var": (
+        "notify: {alerts: ['tgram://${NO_SUCH_TOKEN}/1']}\n",
+        r"notify\.alerts\[0\].*NO_SUCH_TOKEN is not set",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_SHAPES.values(), ids=BAD_SHAPES.keys())
+def test_every_bad_shape_is_one_line_naming_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    run = invoke("status", config=write(tmp_path, text))
+    assert run.returncode == 2
+    assert run.stdout == "" and "Traceback" not in run.stderr
+    line = run.stderr.rstrip("\n")
+    assert "\n" not in line, line
+    assert line.startswith("newsmon: error: ") and re.search(message, line), line
+
+
+def test_a_duplicate_key_is_refused_but_a_merge_may_be_overridden(tmp_path: Path) -> None:
+    path = write(tmp_path, "base: &b {delay: 1}\ncrawl: {<<: *b, delay: 2}\n")
+    with pytest.raises(ConfigError, match=r"base: unknown key"):  # past the duplicate check
+        load_config(path, env={})
+    path = write(tmp_path, "crawl: &b {delay: 1, timeout: 5}\nnotify: {}\n")
+    assert load_config(path, env={}).crawl.delay == 1
+
+
+@pytest.mark.parametrize("command", ["status", "crawl"])
+def test_an_unwritable_database_path_is_one_line(tmp_path: Path, command: str) -> None:
+    # A file where a directory must be: unwritable even for root (the tests may run as root).
+    (tmp_path / "taken").write_text("x")
+    run = newsmon(command, config=write(tmp_path, "database: taken/newsmon.db\n"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1
+    assert re.match(r"newsmon: error: cannot open database .*taken/newsmon\.db: ", run.stderr)
+
+
+@pytest.mark.parametrize(
+    "url", ["nosuchservice://bob:Hunter2Secret@host/", "tgram://Hunter2Secret", "mailto://"]
+)
+def test_a_bad_apprise_url_stops_the_crawl_at_start_masked(tmp_path: Path, url: str) -> None:
+    config = write(tmp_path, f"database: db.sqlite\nnotify:\n  alerts: ['{url}']\n")
+    run = newsmon("crawl", config=config)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "newsmon: error: notify.alerts[0]: not a usable Apprise URL" in run.stderr
+    assert "Hunter2Secret" not in run.stdout + run.stderr
+    assert not (tmp_path / "db.sqlite").exists()  # refused before anything was opened
+
+
+def test_a_secret_in_the_wrong_place_is_not_shown_in_the_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "crawl:\n  timeout: ${BOT_TOKEN}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={"BOT_TOKEN": "123456:AAHsecretTOKEN"})
+    assert "crawl.timeout: expected float, got '***'" in str(caught.value)
+    assert "AAHsecretTOKEN" not in str(caught.value)
