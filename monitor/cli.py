@@ -337,15 +337,22 @@ def status(obj: _Context) -> None:
         events = storage.event_count()
         outbox = storage.outbox_counts()
         dead = storage.dead_messages()
+        retrying = storage.retrying_channels()
     click.echo(
         f"alerts: {outbox['pending'] + outbox['retrying']} pending "
         f"({outbox['retrying']} retrying), {outbox['sent']} sent, {outbox['dead']} dead"
     )
-    if dead:
+    if dead or retrying:
         from monitor.runner import all_channels
 
         alerts, digests = all_channels(config)
         names = {channel.key: channel.display for channel in [*alerts, *digests]}
+        for key, waiting, next_at, error in retrying:
+            when = f"in {_until(next_at - now)}" if next_at > now else "now"
+            click.echo(
+                f"  retrying: {waiting} to {names.get(key, 'a removed channel')}, "
+                f"next try {when}: {error}"
+            )
         for message in dead[:10]:
             where = names.get(message.channel, "a removed channel")
             click.echo(

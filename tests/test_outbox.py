@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from monitor.redact import Redactor
 from monitor.runner import deliver, match_stored
 from monitor.store import Storage
 from monitor.topic import load_topics
-from tests.conftest import Mailbox, Receiver, free_port
+from tests.conftest import Mailbox, Receiver, free_port, invoke
 from tests.test_alerts import stored_event
 
 DEAD = f"json://127.0.0.1:{free_port()}/hook"  # nothing listens there
@@ -207,3 +207,61 @@ def test_log_records_and_tracebacks_are_masked(caplog: pytest.LogCaptureFixture)
         record.exc_info = __import__("sys").exc_info()
     redactor.filter(record)
     assert "hunter2-key" not in handler.format(record)
+
+
+def test_failing_channels_keep_their_alerts_queued_with_backoff_and_say_why(
+    tmp_path: Path,
+) -> None:
+    # Issue 9: a channel that times out, one that answers 500, and an SMTP server that
+    # refuses the login (aiosmtpd takes no AUTH without TLS), beside one that works.
+    late, broken, good = Receiver(delay=2), Receiver(failures=1_000), Receiver()
+    password = "Smtp-Pa55-x9q"
+    with Mailbox() as mailbox:
+        urls = [
+            late.url,
+            broken.url.replace("/hook", "/broken"),
+            f"mailto://bob:{password}@127.0.0.1:{mailbox.port}"
+            "?from=newsmon@example.com&to=you@example.com",
+            good.url.replace("/hook", "/good"),
+        ]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"database: n.db\nnotify:\n  alerts: {urls!r}\n  timeout: 0.5\n", encoding="utf-8"
+        )
+        channels = load_channels(urls, "notify.alerts")
+        try:
+            with Storage(tmp_path / "n.db") as storage:
+                events_for(storage, [channel.key for channel in channels], 2)
+                start = datetime.now(UTC)
+                first = deliver_due(storage, channels, timeout=0.5, now=start)
+                assert (first.sent, first.failed, first.dead) == (2, 6, 0)
+                assert len(good.posts) == 2  # the working channel is not held up
+                # backed off: not retried half a minute later
+                soon = deliver_due(
+                    storage, channels, timeout=0.5, now=start + timedelta(seconds=30)
+                )
+                assert (soon.sent, soon.failed) == (0, 0)
+                status = invoke("status", config=config)
+                assert "alerts: 6 pending (6 retrying), 2 sent, 0 dead" in status.stdout
+                retrying = [line for line in status.stdout.splitlines() if "retrying: 2 to" in line]
+                assert len(retrying) == 3, status.stdout
+                assert any("json://127.0.0.1" in line and "/broken" in line for line in retrying)
+                assert any("mailto://bob:****@" in line for line in retrying)
+                assert password not in status.stdout + status.stderr
+                # the webhooks recover; the mail server still refuses
+                broken.failures, late.delay = 0, 0
+                later = deliver_due(
+                    storage, channels, timeout=0.5, now=start + timedelta(minutes=2)
+                )
+                assert (later.sent, later.failed, later.dead) == (4, 2, 0)
+                assert states(storage).keys() == {"event:1", "event:2"}
+                waiting = storage.retrying_channels()
+                assert [count for _, count, _, _ in waiting] == [2]
+                assert waiting[0][2] - (start + timedelta(minutes=2)) == timedelta(minutes=2)
+            assert len(good.posts) == 2 and len(broken.posts) == 2  # nothing lost or repeated
+            # the late receiver may have kept the timed-out tries too: each says which it is
+            assert len({headers["X-Newsmon-Message-Id"] for headers in late.headers}) == 2
+            assert mailbox.messages == []
+        finally:
+            for receiver in (late, broken, good):
+                receiver.stop()

@@ -139,6 +139,18 @@ class OutboxStore(Connection):
         rows = self.db.execute("SELECT channel, state, count(*) FROM outbox GROUP BY 1, 2")
         return {(row[0], row[1]): row[2] for row in rows}
 
+    def retrying_channels(self) -> list[tuple[str, int, datetime, str | None]]:
+        """Per channel with failed messages waiting: (channel, how many, the next try,
+        the latest error), so that a channel that keeps failing shows why."""
+        rows = self.db.execute(
+            """SELECT channel, count(*), min(next_attempt_at),
+                      (SELECT last_error FROM outbox AS latest
+                       WHERE latest.channel = outbox.channel AND latest.state = 'retrying'
+                       ORDER BY attempts DESC, id DESC LIMIT 1)
+               FROM outbox WHERE state = 'retrying' GROUP BY channel ORDER BY channel"""
+        )
+        return [(row[0], row[1], datetime.fromisoformat(row[2]), row[3]) for row in rows]
+
     def dead_messages(self) -> list[OutboxMessage]:
         rows = self.db.query("SELECT * FROM outbox WHERE state = 'dead' ORDER BY id")
         return [_message(row) for row in rows]
