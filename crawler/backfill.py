@@ -69,6 +69,7 @@ class Walk:
     kind: str
     pages: list[str] = field(default_factory=list)  # read
     pending: str | None = None  # requested, not yet read
+    seen: set[str] = field(default_factory=set)  # links its pages listed
 
 
 class BackfillSpider(SourceSpider):
@@ -149,11 +150,14 @@ class BackfillSpider(SourceSpider):
             return
         walk.pages.append(entry)
         walk.pending = None
+        fresh = {link.url for link in links} - walk.seen
+        walk.seen |= fresh
         dated = [link.hints.published for link in links if link.hints.published]
         # On: while every dated link is on or after the date (a page crossing it is the
-        # last), or, undated, while pages still list something.
-        if (dated and min(_aware(moment) for moment in dated) >= self.since) or (
-            not dated and links
+        # last), or, undated, while pages still list something; never past a page that
+        # lists nothing new (a site ignoring ?paged= answers page 1 for every page).
+        if fresh and (
+            (dated and min(_aware(moment) for moment in dated) >= self.since) or not dated
         ):
             older = older or next_page(response.url, kind)
             if older and older not in walk.pages and on_hosts(older, self.hosts):

@@ -148,3 +148,26 @@ def test_backfill_refuses_a_source_being_crawled(sites: ReplicaSites, tmp_path: 
     assert "kremlin-en is being crawled by daemon" in done.stderr
     assert not [path for path in sites.site("kremlin-en").requests if "/news/" in path]
     assert "BUSY: being crawled by daemon" in status.stdout
+
+
+def test_wordpress_feed_pages_and_sitemap_index_back_to_the_date(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    site = sites.site("andalpost")
+    index = (site.root / "sitemap_index.xml").read_text(encoding="utf-8")
+    # an older Yoast child sitemap: all its posts before the date
+    old_child = (
+        "<sitemap><loc>{{BASE}}/post-sitemap2.xml</loc>"
+        "<lastmod>2021-06-01T08:00:00+00:00</lastmod></sitemap>"
+    )
+    site.put("/sitemap_index.xml", index.replace("</sitemapindex>", old_child + "</sitemapindex>"))
+    config = write_config(sites, tmp_path)
+    done = newsmon("backfill", "--source", "andalpost", "--since", "2023-01-01", config=config)
+    assert done.returncode == 0, done.stderr
+    asked = site.requests
+    assert "/post-sitemap.xml" in asked and "/post-sitemap2.xml" not in asked
+    # Every post of page 1 is on or after the date: page 2 is asked for. This replica,
+    # like a site ignoring ?paged=, answers page 1 again: nothing new, the walk ends.
+    assert "/feed/?paged=2" in asked and "/feed/?paged=3" not in asked
+    assert "/xi-jinping-dan-putin-gelar-konferensi-video-jelang-tahun-baru/" not in asked
+    assert "/xi-jinping-akan-kunjungi-rusia-pekan-depan-bertemu-putin/" in asked
