@@ -65,6 +65,17 @@ def _stored(database: Path, numbers: set[str], site: ReplicaSite) -> set[str]:
         return {ids[key] for key in storage.known_ids(ids)}
 
 
+def _stored_now(database: Path) -> list[str]:
+    """The articles stored so far, read while another process writes (none before the
+    database exists)."""
+    if not database.exists():
+        return []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles'").fetchone():
+            return []
+        return [row[0] for row in db.execute("SELECT id FROM articles")]
+
+
 def test_next_page_follows_each_sites_shape() -> None:
     assert next_page("https://x.org/events/president/news/page/2", "listing") == (
         "https://x.org/events/president/news/page/3"
@@ -171,3 +182,46 @@ def test_wordpress_feed_pages_and_sitemap_index_back_to_the_date(
     assert "/feed/?paged=2" in asked and "/feed/?paged=3" not in asked
     assert "/xi-jinping-dan-putin-gelar-konferensi-video-jelang-tahun-baru/" not in asked
     assert "/xi-jinping-akan-kunjungi-rusia-pekan-depan-bertemu-putin/" in asked
+
+
+def test_a_killed_backfill_goes_on_without_fetching_stored_articles(
+    sites: ReplicaSites, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    site = sites.site("kremlin-en")
+    _older_page(site)
+    data = yaml.safe_load(sites.config_yaml(str(tmp_path / "newsmon.db")))
+    for source in data["sources"]:
+        source.update(delay=0.4, concurrency_per_host=1)  # slow enough to stop midway
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(data))
+    command = [sys.executable, "-m", "monitor", "--config", str(config)]
+    walk = [*command, "backfill", "--source", "kremlin-en", "--since", "2022-01-01"]
+    process = subprocess.Popen(walk, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    database = tmp_path / "newsmon.db"
+    deadline = time.monotonic() + 60
+    while len(_stored_now(database)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Killed, as by a power cut or the OOM killer: only what the database holds survives.
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert f"{NEWS}/page/2" not in site.requests  # stopped before the older page
+    stored = _stored(database, PAGE_1_ARTICLES, site)
+    assert stored and stored != PAGE_1_ARTICLES
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM backfills WHERE done = 0").fetchone()[0] >= 1
+    site.clear_requests()
+    again = newsmon("backfill", "--source", "kremlin-en", "--since", "2022-01-01", config=config)
+    assert again.returncode == 0, again.stderr
+    assert not {f"{NEWS}/{number}" for number in stored} & set(site.requests)
+    assert _stored(database, PAGE_1_ARTICLES | {"69001", "68500"}, site) == (
+        PAGE_1_ARTICLES | {"69001", "68500"}
+    )
