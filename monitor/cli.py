@@ -351,7 +351,7 @@ def status(obj: _Context) -> None:
                 when = f"in {_until(due - now)}{' (retry)' if retry else ''}"
             holder = lock_holder(config.database, source.name)
             if holder:
-                result += f"; BUSY: being crawled by {holder} (the daemon skips it meanwhile)"
+                result += f"; BUSY: being crawled by {holder}"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
                 f"  {'':<16} {state.articles} articles in {state.events} events, "

@@ -88,6 +88,36 @@ def test_next_page_follows_each_sites_shape() -> None:
     assert next_page("https://x.org/world/", "listing") is None
 
 
+def test_an_atom_feed_names_its_older_page() -> None:
+    from crawler.discover import feed_next
+
+    atom = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>
+<link rel="self" href="https://x.org/events/president/news/feed"/>
+<link rel="next" href="/events/president/news/feed/page/2"/>
+<entry><title>A</title><id>https://x.org/events/president/news/1</id>
+<updated>2024-10-22T18:50:00+03:00</updated></entry></feed>"""
+    assert feed_next(atom, "https://x.org/events/president/news/feed") == (
+        "https://x.org/events/president/news/feed/page/2"
+    )
+    assert feed_next(atom.replace(b'rel="next"', b'rel="prev"'), "https://x.org/") is None
+
+
+def test_listing_links_are_dated_by_their_own_time_only() -> None:
+    from crawler.discover import listing_dates
+
+    page = """<div class="events__list">
+<h2 class="events__title"><time datetime="2024-10-22">October 22</time></h2>
+<div class="hentry"><h3 class="hentry__title"><a href="/news/1">One</a>
+<time class="published" datetime="2024-10-22T18:50:00+03:00">18:50</time></h3></div>
+<div class="hentry"><h3><a href="/news/2">Two</a></h3></div>
+</div><nav><a href="/about">About</a><a href="/news">News</a></nav>"""
+    dates = listing_dates(page, "https://x.org/")
+    assert {url: moment.isoformat() for url, moment in dates.items()} == {
+        "https://x.org/news/1": "2024-10-22T18:50:00+03:00"
+    }
+
+
 def test_backfill_stops_at_the_date_and_alerts_no_old_event(
     sites: ReplicaSites, tmp_path: Path, receiver: Receiver
 ) -> None:
