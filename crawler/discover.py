@@ -49,6 +49,8 @@ class Sitemap:
 
     children: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    # each child's <lastmod>, when the index gives one (a backfill skips older children)
+    child_modified: tuple[datetime | None, ...] = ()
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -128,6 +130,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
     kind = ""
     depth = 0
     children: list[str] = []
+    child_modified: list[datetime | None] = []
     links: list[Link] = []
     try:
         for chunk in _sitemap_chunks(body):
@@ -143,7 +146,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
                 depth -= 1
                 if depth != 1:
                     continue
-                _read_entry(element, kind, base_url, children, links)
+                _read_entry(element, kind, base_url, children, child_modified, links)
                 if len(children) + len(links) > MAX_SITEMAP_ENTRIES:
                     raise FetchError(
                         f"more than {MAX_SITEMAP_ENTRIES:,} entries (the sitemap protocol's limit)"
@@ -156,7 +159,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
         raise FetchError(f"not a readable sitemap: {exc}") from None
     if not kind:
         raise FetchError("not a readable sitemap: empty document")
-    return Sitemap(tuple(children), tuple(links))
+    return Sitemap(tuple(children), tuple(links), tuple(child_modified))
 
 
 def _sitemap_chunks(body: bytes) -> Iterator[bytes]:
@@ -180,7 +183,12 @@ def _sitemap_chunks(body: bytes) -> Iterator[bytes]:
 
 
 def _read_entry(
-    node: etree._Element, kind: str, base_url: str, children: list[str], links: list[Link]
+    node: etree._Element,
+    kind: str,
+    base_url: str,
+    children: list[str],
+    child_modified: list[datetime | None],
+    links: list[Link],
 ) -> None:
     """One ``<sitemap>`` or ``<url>`` of the document, appended to its list."""
     fields: dict[str, str] = {}
@@ -193,6 +201,7 @@ def _read_entry(
         return
     if kind == "sitemapindex":
         children.append(url)
+        child_modified.append(_parse_w3c_date(fields.get("lastmod")))
         return
     published = _parse_w3c_date(fields.get("publication_date")) or _parse_w3c_date(
         fields.get("lastmod")
@@ -225,3 +234,52 @@ def parse_listing(body: str, base_url: str) -> list[Link]:
         text = " ".join(anchor.text_content().split())
         links.append(Link(url, Hints(title=text or None)))
     return links
+
+
+def feed_next(body: bytes, base_url: str) -> str | None:
+    """The feed's older page, when it links one (``<link rel="next">``, RFC 5005)."""
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    for link in parsed.feed.get("links", []):
+        if link.get("rel") == "next":
+            return _absolute(base_url, link.get("href"))
+    return None
+
+
+def listing_next(body: str, base_url: str) -> str | None:
+    """A listing page's older page: its ``rel="next"`` link or anchor."""
+    try:
+        tree = html.fromstring(body or "<html></html>", base_url=base_url)
+    except (etree.ParserError, ValueError):
+        return None
+    for href in tree.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href"):
+        return _absolute(base_url, str(href))
+    return None
+
+
+def listing_dates(body: str, base_url: str) -> dict[str, datetime]:
+    """Each listing link's date, from the one ``<time datetime>`` of the smallest block
+    around it (Kremlin's ``div.hentry`` holds one headline and its ``time.published``;
+    a day header outside it dates no single link)."""
+    try:
+        tree = html.fromstring(body or "<html></html>", base_url=base_url)
+    except (etree.ParserError, ValueError):
+        return {}
+    dates: dict[str, datetime] = {}
+    for anchor in tree.iter("a"):
+        url = _absolute(base_url, anchor.get("href"))
+        if not url or url in dates:
+            continue
+        block = anchor.getparent()
+        for _ in range(3):
+            if block is None:
+                break
+            times = block.xpath(".//time[@datetime]")
+            if len(block.xpath(".//a[@href]")) > 1:
+                break  # a block of several links: its time is not this link's
+            if len(times) == 1:
+                moment = _parse_w3c_date(times[0].get("datetime"))
+                if moment is not None:
+                    dates[url] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                break
+            block = block.getparent()
+    return dates

@@ -261,6 +261,44 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.option("--source", "source", required=True, metavar="NAME", help="The source to walk.")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Walk back to this day.",
+)
+@click.pass_context
+def backfill(ctx: click.Context, source: str, since: datetime) -> None:
+    """Fetch a source's older articles back to a date (resumable; no alerts older than
+    notify.max_age)."""
+    from monitor.runner import backfill as walk
+
+    obj: _Context = ctx.obj
+    obj.topics(obj.config)
+    try:
+        report = walk(obj.config, source, since.date(), obj.progress)
+    except Interrupted:
+        click.echo("interrupted: what was fetched is stored; run it again to go on", err=True)
+        sys.exit(130)
+    for stats in report.crawls:
+        click.echo(
+            f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "
+            f"{stats.new_articles} new, {stats.errors} errors, {stats.seconds:.1f} s"
+            + (f" — first error: {stats.error_messages[0]}" if stats.error_messages else "")
+        )
+    matching, delivery = report.matching, report.delivery
+    click.echo(
+        f"matching: {matching.checked} articles checked, {matching.matched} matched, "
+        f"{len(matching.new_events)} new events"
+    )
+    click.echo(
+        f"alerts: {delivery.sent} sent, {delivery.failed} to retry, {delivery.dead} given up"
+    )
+
+
+@cli.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", default=20, show_default=True, help="Most results to show.")
 @click.pass_obj
@@ -296,6 +334,7 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 def status(obj: _Context) -> None:
     """Sources, their last crawl and result, next runs, and counts."""
     from monitor.health import QUIET_HISTORY, next_run, quiet_since
+    from monitor.locks import lock_holder
     from monitor.store import Storage
 
     config = obj.config
@@ -328,6 +367,9 @@ def status(obj: _Context) -> None:
                 when = "now (overdue)"
             else:
                 when = f"in {_until(due - now)}{' (retry)' if retry else ''}"
+            holder = lock_holder(config.database, source.name)
+            if holder:
+                result += f"; BUSY: being crawled by {holder}"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
                 f"  {'':<16} {state.articles} articles in {state.events} events, "

@@ -47,5 +47,9 @@ class StartError(NewsmonError):
     """The daemon cannot start: another daemon holds the database, or scheduling failed."""
 
 
+class SourceBusy(NewsmonError):
+    """Another process is crawling the source (a backfill, or the daemon's cycle)."""
+
+
 class Interrupted(NewsmonError):
     """A command was stopped by SIGINT or SIGTERM after recording what it had done."""

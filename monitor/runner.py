@@ -41,6 +41,8 @@ async def crawl_sources(
     storage: Storage,
     runner: Any = None,
     notify: Sequence[str] = (),
+    spider: type | None = None,
+    **spider_kwargs: Any,
 ) -> list[CrawlStats]:
     """Crawl the sources concurrently; record and return one CrawlStats each.
 
@@ -48,7 +50,8 @@ async def crawl_sources(
     never stops the others. A source that starts failing, or recovers, is announced
     once to the ``notify`` channels. The daemon passes its long-lived ``runner`` (a
     ``crawler_runner``) so that it can stop every crawl in flight; without one, a runner
-    is made for this call and its extraction workers stopped at the end.
+    is made for this call and its extraction workers stopped at the end. ``spider`` (a
+    ``SourceSpider`` subclass, given ``spider_kwargs``) crawls instead, for a backfill.
     """
     import asyncio
 
@@ -64,7 +67,7 @@ async def crawl_sources(
         # Each source gets its own politeness, through a spider class of its own.
         spider_class = type(
             f"SourceSpider_{source.name.replace('-', '_')}",
-            (SourceSpider,),
+            (spider or SourceSpider,),
             {"custom_settings": scrapy_settings(source.politeness(config.crawl))},
         )
         task = runner.crawl(
@@ -74,6 +77,7 @@ async def crawl_sources(
             storage=storage,
             report=report,
             extraction=runner.extraction,
+            **spider_kwargs,
         )
         jobs.append((source, report, task))
     results = await asyncio.gather(*(task for _, _, task in jobs), return_exceptions=True)
@@ -348,6 +352,40 @@ def after_crawl(storage: Storage, config: Config, crawls: list[CrawlStats]) -> C
     channels, _ = all_channels(config)
     matching = match_and_queue(storage, config, channels)
     return CycleReport(crawls, matching, deliver(storage, config, ignore_backoff=True))
+
+
+def backfill(config: Config, name: str, since: date, show_progress: bool) -> CycleReport:
+    """Walk one source back to ``since`` (see ``crawler.backfill``), then match and
+    deliver as a crawl does: an event older than ``notify.max_age`` is stored, not alerted.
+
+    The source's lock is held throughout, so the daemon skips the source meanwhile.
+    Interrupted, the walk's position is stored and ``Interrupted`` raised.
+    """
+    from crawler.backfill import BackfillSpider
+    from monitor.locks import source_lock
+    from monitor.progress import progress
+
+    source = config.source(name)
+    channels, _ = all_channels(config)
+    keys = [channel.key for channel in channels]
+    start = datetime.combine(since, datetime.min.time(), UTC)
+    with source_lock(config.database, name, "backfill"), Storage(config.database) as storage:
+        runner = crawler_runner(config)
+        with progress(f"backfill {name}", None, show_progress) as shown:
+            crawls = run_once(
+                lambda: crawl_sources(
+                    config,
+                    [source],
+                    storage,
+                    runner,
+                    notify=keys,
+                    spider=BackfillSpider,
+                    since=start,
+                    progress=shown,
+                ),
+                runner.stop,
+            )
+        return after_crawl(storage, config, crawls)
 
 
 def build_digest(config: Config, week: str | None = None) -> Digest:

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
-from monitor.errors import StartError
+from monitor.errors import SourceBusy, StartError
 from monitor.health import next_run
+from monitor.locks import source_lock
 from monitor.runner import (
     asyncio_reactor,
     build_digest,
@@ -149,7 +150,14 @@ class Daemon:
         if self.stopping:
             return  # a run that was already on its way when the stop began
         keys = [channel.key for channel in self.channels]
-        crawls = await crawl_sources(self.config, [source], self.storage, self.crawler_runner, keys)
+        try:
+            with source_lock(self.config.database, source.name, "daemon"):
+                crawls = await crawl_sources(
+                    self.config, [source], self.storage, self.crawler_runner, keys
+                )
+        except SourceBusy as exc:
+            logger.info("%s: skipped this cycle: %s", source.name, exc)
+            return
         if self.metrics is not None:
             for stats in crawls:
                 self.metrics.crawled(stats)

@@ -149,3 +149,24 @@ def test_failing_source_is_announced_once_and_its_recovery_once(
             "newsmon: source andalpost recovered",
         ], notices
         assert process.returncode == 0
+
+
+def test_daemon_skips_a_source_while_a_backfill_holds_it(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    from monitor.locks import source_lock
+
+    database, log = tmp_path / "newsmon.db", tmp_path / "daemon.log"
+    with ReplicaSites() as sites:
+        config = daemon_config(sites, tmp_path, receiver, every="1s")
+        with source_lock(database, "kremlin-en", "backfill"), daemon(config, log) as process:
+            wait_for(lambda: runs(database, "andalpost") >= 3, "other sources' cycles")
+            assert runs(database, "kremlin-en") == 0
+            assert "kremlin-en: skipped this cycle: kremlin-en is being crawled by backfill" in (
+                log.read_text()
+            )
+            assert stop(process) < STOP_BOUND
+        # released, the daemon crawls it again
+        with daemon(config, log) as process:
+            wait_for(lambda: runs(database, "kremlin-en") >= 1, "kremlin-en once released")
+            assert stop(process) < STOP_BOUND

@@ -113,6 +113,7 @@ LAYERS = {
     "monitor.store": 7,
     "monitor.alerts": 8,
     "crawler.urls": 4,
+    "monitor.locks": 4,
     "crawler.discover": 4,
     "crawler.middlewares": 5,
     "crawler.extraction": 4,
@@ -122,6 +123,7 @@ LAYERS = {
     "crawler.runner": 5,
     "crawler.settings": 5,
     "crawler.spider": 8,
+    "crawler.backfill": 8,
     "crawler": 8,
     # the jobs, the daemon, the entry points
     "monitor.runner": 9,

@@ -43,6 +43,33 @@ class RunStore(Connection):
         with self.write():
             self.db.table("validators").upsert_all(rows, pk="url")
 
+    # -- backfill walks -------------------------------------------------------------
+
+    def backfill_position(
+        self, source: str, entry: str, since: datetime
+    ) -> tuple[str | None, bool]:
+        """(page to start at, whether the walk is complete) of a feed's or listing's walk
+        back to ``since``; a walk to another date starts again at the entry."""
+        for row in self.db.execute(
+            "SELECT page, done FROM backfills WHERE source = ? AND entry = ? AND since = ?",
+            [source, entry, iso(since)],
+        ):
+            return row[0], bool(row[1])
+        return None, False
+
+    def save_backfill(
+        self, source: str, entry: str, since: datetime, page: str | None, done: bool
+    ) -> None:
+        with self.write():
+            self.db.execute(
+                """INSERT INTO backfills (source, entry, since, page, done, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (source, entry) DO UPDATE SET since = excluded.since,
+                       page = excluded.page, done = excluded.done,
+                       updated_at = excluded.updated_at""",
+                [source, entry, iso(since), page, int(done), iso(now())],
+            )
+
     # -- crawl runs and source state ----------------------------------------------
 
     def record_crawl(self, stats: CrawlStats) -> int:

@@ -390,6 +390,22 @@ def m007_counts(db: Database) -> None:
     db.execute("CREATE INDEX articles_id_source ON articles(id, source)")
 
 
+@migrations()
+def m008_backfills(db: Database) -> None:
+    # Where each backfill walk stands, so an interrupted one goes on from there: the page
+    # to start at (None: walk complete) for the date it walks back to.
+    db.execute(
+        """CREATE TABLE backfills (
+               source TEXT NOT NULL,
+               entry TEXT NOT NULL,
+               since TEXT NOT NULL,
+               page TEXT,
+               done INTEGER NOT NULL DEFAULT 0,
+               updated_at TEXT NOT NULL,
+               PRIMARY KEY (source, entry))"""
+    )
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
