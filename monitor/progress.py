@@ -15,20 +15,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class Tracker:
@@ -56,23 +46,44 @@ class _Shown(Tracker):
         )
 
 
-class _Counts(ProgressColumn):
-    """ "120 pages · 37 articles", leaving out what the work does not count."""
+def _columns(total: int | None) -> list[Any]:
+    """The line's columns. rich (~90 ms to import) is imported only when a line is shown:
+    most runs are not at a terminal."""
+    from rich.progress import (
+        BarColumn,
+        ProgressColumn,
+        SpinnerColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
 
-    def render(self, task: Task) -> Text:
-        parts = [
-            f"{task.fields[unit]} {unit}" for unit in ("pages", "articles") if task.fields[unit]
-        ]
-        return Text(" · ".join(parts))
+    class Counts(ProgressColumn):
+        """ "120 pages · 37 articles", leaving out what the work does not count."""
 
+        def render(self, task: Task) -> Text:
+            parts = [
+                f"{task.fields[unit]} {unit}" for unit in ("pages", "articles") if task.fields[unit]
+            ]
+            return Text(" · ".join(parts))
 
-class _Rate(ProgressColumn):
-    """Pages (or articles) a second, over the last few seconds."""
+    class Rate(ProgressColumn):
+        """Pages (or articles) a second, over the last few seconds."""
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        unit = "pages" if task.fields.get("pages") else "articles"
-        return Text(f"{speed:.1f} {unit}/s" if speed else "", style="progress.data.speed")
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            unit = "pages" if task.fields.get("pages") else "articles"
+            return Text(f"{speed:.1f} {unit}/s" if speed else "", style="progress.data.speed")
+
+    return [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        *([BarColumn()] if total else []),
+        Counts(),
+        Rate(),
+        TimeElapsedColumn(),
+    ]
 
 
 def wanted(log_format: str, disabled: bool, stream: IO[str] | None = None) -> bool:
@@ -90,14 +101,9 @@ def progress(description: str, total: int | None, enabled: bool) -> Iterator[Tra
     if not enabled:
         yield Tracker()
         return
-    columns = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        *([BarColumn()] if total else []),
-        _Counts(),
-        _Rate(),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(*_columns(total), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total, pages=0, articles=0)
         yield _Shown(bar, task)
