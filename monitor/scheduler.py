@@ -26,7 +26,7 @@ from monitor.config import Config, Source
 from monitor.digest import last_complete_week
 from monitor.errors import SourceBusy, StartError
 from monitor.health import next_run
-from monitor.locks import source_lock
+from monitor.locks import exclusive, source_lock
 from monitor.runner import (
     asyncio_reactor,
     build_digest,
@@ -263,24 +263,9 @@ def daemon_lock(database: Path) -> Iterator[None]:
     """Hold ``<database>.lock`` for the daemon's life: a second daemon on one database
     would crawl and match everything twice. (``newsmon crawl`` beside a daemon is safe:
     it takes no such lock, and the outbox and matching are claimed row by row.)"""
-    import fcntl
-
-    path = database.with_name(database.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise StartError(
-                f"another newsmon daemon ({holder}) is running on {database}"
-            ) from None
-        handle.truncate(0)
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive(
+        database.with_name(database.name + ".lock"),
+        f"pid {os.getpid()}",
+        lambda holder: StartError(f"another newsmon daemon ({holder}) is running on {database}"),
+    ):
+        yield
