@@ -100,9 +100,12 @@ class Stalling:
                 connection, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            self.connections.append(connection)
-            if self.trickle:
-                threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+            self._accepted(connection)
+
+    def _accepted(self, connection: socket.socket) -> None:
+        self.connections.append(connection)
+        if self.trickle:
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
 
     def _trickle(self, connection: socket.socket) -> None:
         response = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n" + b" " * 600
@@ -244,14 +247,9 @@ def test_broken_and_bomb_sitemaps_are_refused_in_bounded_memory(tmp_path: Path) 
 class Resetting(Stalling):
     """Accepts each connection and resets it (RST) before a byte is sent."""
 
-    def _serve(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            connection.close()
+    def _accepted(self, connection: socket.socket) -> None:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
 
 
 def entity_feed(base: str, doctype: str, title: str) -> bytes:
