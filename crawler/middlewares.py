@@ -36,6 +36,8 @@ class HostFence:
         hosts: frozenset[str] = getattr(self.crawler.spider, "hosts", frozenset())
         if not on_hosts(request.url, hosts):
             logger.debug("off the source's hosts, not fetched: %s", request.url)
+            if request.meta.get("redirect_urls"):
+                raise IgnoreRequest(f"it redirects off the source's hosts, to {request.url}")
             raise IgnoreRequest(f"off-host: {request.url}")
 
 

@@ -94,6 +94,17 @@ def _describe(failure: Failure) -> str:
     return f"{failure.type.__name__ if failure.type else 'error'}: {failure.getErrorMessage()}"
 
 
+def _forbidden_by_robots(failure: Failure) -> bool:
+    """Every other ignored article is an error the user must see: the host fence meets an
+    article only when it redirects off the source's hosts (links off them are never
+    requested), and Scrapy ignores a response that decompresses past the size limit."""
+    return (
+        bool(failure.check(IgnoreRequest))
+        and not failure.check(HttpError)
+        and ("robots.txt" in failure.getErrorMessage())
+    )
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -291,15 +302,17 @@ class SourceSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         key = article_id(request.cb_kwargs["canonical"])
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt or the host fence said no: a decision, not a failure.
+        if _forbidden_by_robots(failure):
+            # a decision, not a failure
             self.logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
             self.report.handled.add(key)
             return
+        # the link as the source gave it, not where a redirect led
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
         message = _describe(failure)
-        self._error(f"article {request.url}: {message}")
+        self._error(f"article {url}: {message}")
         try:
-            self.storage.record_fetch_failure(key, self.source.name, request.url, message)
+            self.storage.record_fetch_failure(key, self.source.name, url, message)
         except StorageError as exc:
             self.storage_failed(f"article {request.url}: {exc}")
             return

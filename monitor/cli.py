@@ -356,6 +356,8 @@ def status(obj: _Context) -> None:
             else:
                 run = state.last_run
                 result = f"ok: {run.pages} pages, {run.new_articles} new, {run.errors} errors"
+                if run.error_messages:
+                    result += f" (first: {run.error_messages[0]})"
                 runs = storage.productive_runs(source.name, now - QUIET_HISTORY)
                 quiet = quiet_since(*runs, now, source.every)
                 if quiet is not None:

@@ -41,7 +41,7 @@ class Page:
     canonical_url: str
     # The bytes as served: extraction decodes them, since the charset a page or server
     # declares is often wrong. (A str is taken as already decoded.)
-    html: str | bytes
+    html: str | bytes = field(repr=False)  # Scrapy logs each item at -vv
     hints: Hints = field(default_factory=Hints)
     content_type: str | None = None  # the Content-Type header, charset and all
 

@@ -8,6 +8,7 @@ numbers the summary line is made of.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sqlite3
@@ -20,6 +21,7 @@ import pytest
 from monitor.demo.replicas import ReplicaSites
 from monitor.models import CrawlStats
 from tests.conftest import invoke, newsmon, write_config
+from tests.test_hostile import Site, rss
 
 # What the replicas publish (see monitor/demo/sites/*): articles reachable through each
 # source's feeds, sitemaps and listings, minus the robots-disallowed one.
@@ -369,3 +371,44 @@ def test_new_post_in_a_child_sitemap_is_found_behind_an_unchanged_index(
     (run,) = crawl(config, "andalpost").crawls
     assert [p for p in andalpost.requests if not ENTRY_PATH.search(p)] == [slug]
     assert run.articles_fetched == 1, run
+
+
+def test_articles_that_redirect_off_host_or_inflate_past_the_limit_are_errors(
+    tmp_path: Path,
+) -> None:
+    # Both were dropped without a word, as if robots.txt had said no: the article was lost
+    # and the source looked healthy.
+    site = Site()
+    try:
+        site.page("/news/1", b"<html><body><article><p>" + b"Words. " * 80 + b"</p></article>")
+        site.pages["/news/2"] = (302, {"Location": "http://169.254.169.254/latest"}, b"")
+        bomb = gzip.compress(b"\0" * (8 << 20))
+        site.pages["/news/3"] = (200, {"Content-Encoding": "gzip"}, bomb)
+        site.page("/robots.txt", b"User-agent: *\nDisallow: /private/\n", "text/plain")
+        items = [(path, "Tue, 21 Mar 2023 15:30:00 +0000") for path in ("/news/1", "/news/2")]
+        site.page("/feed", rss(site.base, [*items, ("/news/3", items[0][1]), ("/private/4", "")]))
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            json.dumps(
+                {
+                    "database": str(tmp_path / "newsmon.db"),
+                    "crawl": {"delay": 0, "max_page_size": 1_000_000},
+                    "sources": [{"name": "wire", "feeds": [f"{site.base}/feed"]}],
+                }
+            )
+        )
+        run = newsmon("crawl", config=path)
+        status = invoke("status", config=path).stdout
+    finally:
+        site.stop()
+    assert run.returncode == 0, run.stderr
+    assert "wire: 2 pages, 1 articles fetched, 1 new, 2 errors" in run.stdout, run.stdout
+    assert "/private/4" not in site.requests  # robots.txt's no is still a decision
+    failures = {
+        row["url"].removeprefix(site.base): row["last_error"]
+        for row in rows(tmp_path / "newsmon.db", "SELECT * FROM fetch_failures")
+    }
+    assert failures.keys() == {"/news/2", "/news/3"}
+    assert "off the source's hosts, to http://169.254.169.254/latest" in failures["/news/2"]
+    assert "exceeded DOWNLOAD_MAXSIZE (1000000 B) during decompression" in failures["/news/3"]
+    assert "ok: 2 pages, 1 new, 2 errors (first: article " in status, status
