@@ -347,12 +347,13 @@ def status(obj: _Context) -> None:
             state = storage.source_state(source.name)
             if state.last_run is None:
                 result = "not crawled yet"
-            elif state.last_run.outcome == "interrupted":
-                result = "INTERRUPTED (stopped mid-crawl; the rest at the next run)"
             elif state.consecutive_failures:
+                # a stop mid-crawl says nothing new of a failing source: its error still holds
                 result = (
                     f"FAILING ({state.consecutive_failures}x): {state.last_error or 'no response'}"
                 )
+            elif state.last_run.outcome == "interrupted":
+                result = "INTERRUPTED (stopped mid-crawl; the rest at the next run)"
             else:
                 run = state.last_run
                 result = f"ok: {run.pages} pages, {run.new_articles} new, {run.errors} errors"

@@ -11,6 +11,7 @@ from monitor.health import next_run, notices, quiet_since
 from monitor.models import CrawlStats, SourceState
 from monitor.runner import queue_health_notices
 from monitor.store import Storage
+from tests.conftest import invoke
 
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 EVERY = timedelta(minutes=15)
@@ -85,3 +86,19 @@ def test_a_crawl_stopped_by_sigterm_queues_no_failing_notice(tmp_path: Path) -> 
         failed = run("failed", at=START + 2 * EVERY)
         queue_health_notices(storage, source, failed, storage.record_crawl(failed), ["c1"])
         assert storage.outbox_counts()["pending"] == 1  # a real failure is told
+
+
+def test_a_failing_source_stopped_mid_crawl_still_shows_its_error(tmp_path: Path) -> None:
+    # A daemon stopped while a hung source waited out its timeout showed only
+    # INTERRUPTED: the error of its failing crawls vanished from `status`.
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {tmp_path / 'n.db'}\nsources:\n"
+        "  - {name: wire, feeds: ['http://127.0.0.1:9/feed'], every: 15m}\n"
+    )
+    with Storage(tmp_path / "n.db") as storage:
+        for stats in (run("failed"), run("failed", at=START + EVERY)):
+            storage.record_crawl(stats)
+        storage.record_crawl(run("interrupted", at=START + 2 * EVERY))
+    status = invoke("status", config=config).stdout
+    assert "FAILING (2x): feed: HTTP 503" in status, status
