@@ -71,11 +71,22 @@ def _feed_date(entry: feedparser.FeedParserDict) -> datetime | None:
     return None
 
 
+def _not_a_feed(body: bytes, parsed: feedparser.FeedParserDict) -> str:
+    # feedparser's own words ("no Content-type specified", "<unknown>:2:0: syntax error")
+    # say little to a user; what the URL answered with tells them what went wrong.
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<html" in head or head.startswith(b"<!doctype html"):
+        return "an HTML page, not RSS or Atom"
+    if not head.startswith(b"<"):
+        return "not XML, so neither RSS nor Atom"
+    return f"broken XML ({parsed.get('bozo_exception')})"
+
+
 def parse_feed(body: bytes, base_url: str) -> list[Link]:
     """Article links of an RSS or Atom feed. Raises FetchError if it is not a feed at all."""
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
     if parsed.bozo and not parsed.entries:
-        raise FetchError(f"not a readable feed: {parsed.get('bozo_exception')}")
+        raise FetchError(f"not a readable feed: {_not_a_feed(body, parsed)}")
     links = []
     for entry in parsed.entries:
         href = entry.get("link")

@@ -66,9 +66,11 @@ def test_rss_feed_gives_author_language_and_date() -> None:
     assert link.hints.published == datetime(2022, 12, 30, 12, 5, tzinfo=UTC)
 
 
-def test_garbage_is_not_a_feed() -> None:
-    with pytest.raises(FetchError, match="not a readable feed"):
+def test_an_html_page_or_plain_text_is_not_a_feed_and_says_what_it_is() -> None:
+    with pytest.raises(FetchError, match="not a readable feed: an HTML page, not RSS or Atom"):
         parse_feed(b"<html><body>Service unavailable</body></html>", "http://x/feed")
+    with pytest.raises(FetchError, match="not a readable feed: not XML, so neither RSS nor Atom"):
+        parse_feed(b"Service unavailable, try later", "http://x/feed")
 
 
 def test_news_sitemap_keeps_google_news_date_and_title() -> None:
