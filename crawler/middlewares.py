@@ -1,5 +1,6 @@
 """Downloader middlewares. ``HostFence`` keeps every request of a source on the
-source's own configured hosts; ``StalledHosts`` keeps a dead host from holding the crawl.
+source's own configured hosts; ``StalledHosts`` keeps a dead host from holding the crawl;
+``RetryAfter`` keeps a site that asked for a pause from being asked again at once.
 
 The fence runs for redirects too (a redirected request passes through the downloader
 middlewares again), so a link or a Location header cannot lead the crawler to
@@ -70,3 +71,20 @@ class StalledHosts:
         netloc = urlparse_cached(request).netloc
         if isinstance(exception, DownloadTimeoutError) and netloc not in self.answered:
             self.stalled.setdefault(netloc, str(exception))
+
+
+class RetryAfter:
+    """Marks a 429, and a 503 that carries ``Retry-After``, as not to be retried: Scrapy's
+    retry would ask again within the second, against the site's stated wish (the spider
+    backs off and the daemon waits as asked)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls()
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status == 429 or (
+            response.status == 503 and response.headers.get("Retry-After")
+        ):
+            request.meta["dont_retry"] = True
+        return response

@@ -36,7 +36,9 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
         "USER_AGENT": politeness.user_agent,
         "ROBOTSTXT_OBEY": politeness.obey_robots,
         "DOWNLOAD_DELAY": politeness.delay,
-        "CONCURRENT_REQUESTS": 16,
+        # Requests taken into the downloader are fetched even after the spider closes: a
+        # site that refuses (403s, 429) gets this many more, not sixteen.
+        "CONCURRENT_REQUESTS": 2 * politeness.concurrency_per_host,
         # Per response, Scrapy starts this many tasks for its output (default 100): an
         # article page yields one item, a feed only requests. 100 tasks per page were a
         # fifth of the crawl's main-thread time (py-spy, 1,000 pages).
@@ -69,10 +71,12 @@ def scrapy_settings(politeness: Politeness) -> dict[str, Any]:
             default_settings.DOWNLOADER_MIDDLEWARES_BASE, _UNUSED
         ),
         # StalledHosts after robots.txt's (100), which waits for its download, and after
-        # Retry (550), so that it sees a timeout before Retry does.
+        # Retry (550), so that it sees a timeout before Retry does; RetryAfter too, so
+        # that it sees a response before Retry does.
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.HostFence": 50,
             "crawler.middlewares.StalledHosts": 560,
+            "crawler.middlewares.RetryAfter": 570,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.ArticlePipeline": 300},
         # Fetched pages waiting for extraction or storage stop new downloads past this

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    CloseSpider,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error
 from twisted.python.failure import Failure
 from w3lib.http import basic_auth_header
 
@@ -30,6 +40,12 @@ from monitor.sites import refusal
 from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
+# A site that answers this many requests in a row with 403 is refusing the crawler, not
+# hiding a few pages: it is not asked again this cycle.
+FORBIDDEN_STORM = 3
+# The longest wait a Retry-After header gets honoured for: a news source is not let go
+# quiet for days on one header's word.
+RETRY_AFTER_MAX = timedelta(hours=6)
 
 
 @dataclass
@@ -45,6 +61,8 @@ class CrawlReport:
     errors: list[str] = field(default_factory=list)
     storage_errors: int = 0
     close_reason: str | None = None
+    refused: str | None = None  # why the site's refusal ended the cycle
+    not_before: datetime | None = None  # when the site asked to be asked again
     # Validators of each answer, saved only once every link it listed was handled: a
     # 304 next time must not hide a link that was neither stored nor queued for retry.
     validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
@@ -61,13 +79,20 @@ class CrawlReport:
 
     @property
     def outcome(self) -> str:
-        if self.close_reason not in (None, "finished"):
+        # A refusal before any feed was read is a failure: a site that refuses every
+        # cycle must show as failing, not as a string of interrupted runs.
+        if self.close_reason not in (None, "finished") and (
+            self.close_reason != "refused" or self.entry_points_ok
+        ):
             return "interrupted"
         if self.entry_points_ok == 0 or self.storage_errors:
             return "failed"
         return "ok"
 
     def stats(self) -> CrawlStats:
+        # the refusal that ended the cycle is what status and the health notice show
+        errors = [self.refused] if self.refused else []
+        errors += [e for e in self.errors if e != self.refused]
         return CrawlStats(
             source=self.source,
             started_at=self.started_at,
@@ -75,23 +100,72 @@ class CrawlReport:
             pages=self.pages,
             articles_fetched=self.articles_fetched,
             new_articles=self.new_articles,
-            errors=len(self.errors),
-            error_messages=tuple(self.errors),
+            errors=len(errors),
+            error_messages=tuple(errors),
             outcome=self.outcome,
+            not_before=self.not_before,
         )
 
 
+def retry_after(response: Response, now: datetime) -> datetime | None:
+    """When a 429 or 503 asks to be asked again (Retry-After: seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if response.status not in (429, 503) or not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return now + timedelta(seconds=int(text))
+    try:
+        return _aware(parsedate_to_datetime(text))
+    except (TypeError, ValueError):
+        return None
+
+
 def _refused(failure: Failure) -> str | None:
-    """The site's own word when an HTTP error means "not now" (Kremlin's 403)."""
-    if isinstance(failure.value, HttpError):
-        return refusal(failure.value.response.url, failure.value.response.status)
+    """What an HTTP error that means "not now" is to be reported as: the site's own word
+    (Kremlin's 403), a 429, or a 503 that says when to come back."""
+    if not isinstance(failure.value, HttpError):
+        return None
+    response = failure.value.response
+    own = refusal(response.url, response.status)
+    if own:
+        return own
+    if response.status == 429 or response.headers.get("Retry-After"):
+        return f"HTTP {response.status}: the site asks to be asked later"
     return None
 
 
+# What a network failure means, in words (Scrapy's own text of a reset connection is the
+# repr of a list of Twisted failures). Scrapy's own types first, then Twisted's, the
+# refusal before the ConnectError it is a kind of.
+_CLOSED = "the connection was reset or closed before the server answered"
+_NETWORK: tuple[tuple[type[BaseException], str], ...] = (
+    (DownloadConnectionRefusedError, "connection refused: nothing answers at that address"),
+    (CannotResolveHostError, "host name not found (DNS)"),
+    (DownloadFailedError, _CLOSED),
+    (ResponseDataLossError, "the answer was cut off before its end"),
+    (error.ConnectionRefusedError, "connection refused: nothing answers at that address"),
+    (error.DNSLookupError, "host name not found (DNS)"),
+    (error.ConnectError, _CLOSED),
+    (error.ConnectionLost, _CLOSED),
+)
+
+
 def _describe(failure: Failure) -> str:
-    if isinstance(failure.value, HttpError):
-        return _refused(failure) or f"HTTP {failure.value.response.status}"
-    return f"{failure.type.__name__ if failure.type else 'error'}: {failure.getErrorMessage()}"
+    value = failure.value
+    if isinstance(value, HttpError):
+        return _refused(failure) or f"HTTP {value.response.status}"
+    for kind, words in _NETWORK:
+        if isinstance(value, kind):
+            return words
+    if isinstance(value, DownloadTimeoutError):
+        return f"timed out: {failure.getErrorMessage()}"
+    message = failure.getErrorMessage()
+    if message == "max redirections reached":
+        return "too many redirects (a redirect loop, or a chain longer than the limit)"
+    if isinstance(value, IgnoreRequest):
+        return message
+    return f"{failure.type.__name__ if failure.type else 'error'}: {message}"
 
 
 def _forbidden_by_robots(failure: Failure) -> bool:
@@ -142,6 +216,7 @@ class SourceSpider(scrapy.Spider):
         self.scheduled: set[str] = set()
         self.budget = source.politeness(politeness).max_new_per_cycle
         self.auth: dict[str, bytes] = {}  # host → Basic credentials from the config's URLs
+        self.forbidden = 0  # 403s in a row
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for kind, urls in zip(
@@ -197,6 +272,7 @@ class SourceSpider(scrapy.Spider):
 
     def parse_entry(self, response: Response, kind: str, entry: str) -> Iterator[scrapy.Request]:
         self.report.pages += 1
+        self.forbidden = 0
         self.report.entry_points_ok += 1
         if response.status == 304:
             self.logger.debug("%s unchanged", response.url)
@@ -235,8 +311,9 @@ class SourceSpider(scrapy.Spider):
 
     def entry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        self._error(f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {_describe(failure)}")
-        self._back_off(failure)
+        error = f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {_describe(failure)}"
+        self._error(error)
+        self._back_off(failure, error)
 
     def _article_requests(
         self, links: Iterable[Link], follow: bool, entry: str | None = None
@@ -285,6 +362,7 @@ class SourceSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, canonical: str, hints: Hints) -> Iterator[Page]:
         self.report.pages += 1
+        self.forbidden = 0
         self.report.articles_fetched += 1
         # The bytes, not `response.text`: Scrapy decodes by the declared charset, and a
         # wrong one stores mojibake that no topic matches. Extraction tries UTF-8 first.
@@ -310,20 +388,39 @@ class SourceSpider(scrapy.Spider):
         # the link as the source gave it, not where a redirect led
         url = (request.meta.get("redirect_urls") or [request.url])[0]
         message = _describe(failure)
-        self._error(f"article {url}: {message}")
+        error = f"article {url}: {message}"
+        self._error(error)
         try:
             self.storage.record_fetch_failure(key, self.source.name, url, message)
         except StorageError as exc:
             self.storage_failed(f"article {request.url}: {exc}")
             return
         self.report.handled.add(key)
-        self._back_off(failure)
+        self._back_off(failure, error)
 
-    def _back_off(self, failure: Failure) -> None:
+    def _back_off(self, failure: Failure, error: str) -> None:
         """A site that refuses is not asked again this cycle: every further request would
-        only prolong the refusal. The run ends as interrupted; the rest comes next cycle."""
+        only prolong the refusal. The rest comes next cycle, or when the site said.
+        ``error`` is the line just recorded for the failed request."""
+        if not isinstance(failure.value, HttpError):
+            return
+        response = failure.value.response
+        self.forbidden = self.forbidden + 1 if response.status == 403 else 0
         if _refused(failure):
-            raise CloseSpider("refused")
+            refused = error
+        elif self.forbidden >= FORBIDDEN_STORM:
+            refused = f"refused: {self.forbidden} requests in a row answered HTTP 403 ({error})"
+        else:
+            return
+        if self.report.refused:
+            return  # a request already under way when the first refusal stopped the cycle
+        now = datetime.now(UTC)
+        asked = retry_after(response, now)
+        if asked:
+            self.report.not_before = min(max(asked, now), now + RETRY_AFTER_MAX)
+            refused += f"; not asked again before {self.report.not_before:%Y-%m-%d %H:%M:%S} UTC"
+        self.report.refused = refused
+        raise CloseSpider("refused")
 
     def storage_failed(self, message: str) -> None:
         """The database refused a write (locked, disk full): the run fails, the link stays

@@ -353,7 +353,9 @@ def status(obj: _Context) -> None:
                     f"FAILING ({state.consecutive_failures}x): {state.last_error or 'no response'}"
                 )
             elif state.last_run.outcome == "interrupted":
-                result = "INTERRUPTED (stopped mid-crawl; the rest at the next run)"
+                # stopped by a signal, or by the site's refusal: that is its first error
+                why = state.last_run.error_messages[:1] or ["stopped mid-crawl"]
+                result = f"INTERRUPTED ({why[0]}; the rest at the next run)"
             else:
                 run = state.last_run
                 result = f"ok: {run.pages} pages, {run.new_articles} new, {run.errors} errors"

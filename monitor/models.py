@@ -93,6 +93,7 @@ class CrawlStats:
     error_messages: tuple[str, ...] = ()
     # "ok", "failed" (not read, or its pages not stored) or "interrupted" (stopped mid-crawl)
     outcome: str = "ok"
+    not_before: datetime | None = None  # the site asked not to be asked before (Retry-After)
 
     @property
     def seconds(self) -> float:

@@ -27,6 +27,7 @@ from monitor.digest import last_complete_week
 from monitor.errors import SourceBusy, StartError
 from monitor.health import next_run
 from monitor.locks import exclusive, source_lock
+from monitor.models import CrawlStats
 from monitor.runner import (
     asyncio_reactor,
     build_digest,
@@ -161,11 +162,24 @@ class Daemon:
         if self.metrics is not None:
             for stats in crawls:
                 self.metrics.crawled(stats)
+        self._wait_as_asked(source, crawls)
         if self.stopping:
             return  # matched at the next start: what was stored is kept
         async with self.match_lock:
             await asyncio.to_thread(self._match)
         await self.deliver()
+
+    def _wait_as_asked(self, source: Source, crawls: list[CrawlStats]) -> None:
+        """A site that said when to come back (Retry-After) is not crawled before then."""
+        asked = max((s.not_before for s in crawls if s.not_before), default=None)
+        job = self.scheduler.get_job(f"crawl:{source.name}")
+        if asked and job is not None and job.next_run_time and asked > job.next_run_time:
+            job.modify(next_run_time=asked)
+            logger.info(
+                "%s: the site asked to wait; next run %s",
+                source.name,
+                asked.isoformat(timespec="seconds"),
+            )
 
     def _match(self) -> None:
         with Storage(self.config.database) as storage:

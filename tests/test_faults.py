@@ -162,7 +162,7 @@ def test_hung_and_trickling_sources_do_not_hold_the_crawl(tmp_path: Path) -> Non
     status = invoke("status", config=config).stdout
     for name, server in (("hung", hung), ("trickling", trickling)):
         (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name)]
-        assert f"FAILING (1x): feed {server.base}/feed: DownloadTimeoutError:" in line
+        assert f"FAILING (1x): feed {server.base}/feed: timed out:" in line
         assert "took longer than 3.0 seconds" in line
     assert "ria" in status and "ok: 2 pages, 1 new, 0 errors" in status
 
@@ -322,12 +322,12 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
     status = invoke("status", config=config).stdout
     expected = {
         "http-500": "HTTP 500",
-        "http-503": "HTTP 503",
+        "http-503": "HTTP 503: the site asks to be asked later; not asked again before 20",
         "http-404": "HTTP 404",
-        "redirect-loop": "IgnoreRequest: max redirections reached",
-        "redirects": "IgnoreRequest: max redirections reached",
+        "redirect-loop": "too many redirects (a redirect loop, or a chain longer than the limit)",
+        "redirects": "too many redirects",
         "empty": "empty response",
-        "reset": "Connection reset by peer",
+        "reset": "the connection was reset or closed before the server answered",
         "gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression",
     }
     for name, error in expected.items():
@@ -392,3 +392,86 @@ def test_a_hundred_thousand_nested_divs_are_refused_quickly() -> None:
         extract_document(body, "http://a.example/news/1")
     assert caught.value.reason == "no-text"
     assert time.monotonic() - started < 5
+
+
+# --- sites that refuse: back off this cycle, wait as long as they ask -------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (403, "refused: 3 requests in a row answered HTTP 403 (article "),
+        (429, "HTTP 429: the site asks to be asked later; the rest at the next run"),
+    ],
+)
+def test_a_site_refusing_its_articles_is_not_asked_again_this_cycle(
+    tmp_path: Path, crawl: Callable, status: int, said: str
+) -> None:
+    site = Site()
+    paths = [f"/news/{n}" for n in range(12)]
+    try:
+        site.page("/feed", rss(site.base, [(p, "Tue, 21 Mar 2023 15:30:00 +0000") for p in paths]))
+        for path in paths:
+            site.pages[path] = (status, {}, b"go away")
+        config = config_for(
+            tmp_path, [{"name": "wary", "feeds": [f"{site.base}/feed"]}], crawl={"delay": 0.2}
+        )
+        refused = crawl(config)
+        asked = [path for path in site.requests if path.startswith("/news/")]
+        line = invoke("status", config=config).stdout
+        # the site answers again: the refused articles and the ones not asked are fetched
+        for path in paths:
+            site.page(path, SUMMIT.encode("windows-1251"))
+        again = crawl(config)
+    finally:
+        site.stop()
+    # backed off: the refusals that stopped the cycle and the requests already under way
+    # (twice the host's concurrency of 2), not 12
+    assert len(asked) <= 3 + 4, asked
+    (stats,) = refused.crawls
+    assert stats.outcome == "interrupted"  # the feed was read: the rest next time
+    assert said in line, line
+    assert again.crawls[0].outcome == "ok"
+    assert again.crawls[0].articles_fetched == len(paths)
+
+
+def test_a_503_with_retry_after_is_not_asked_again_before_then(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    from tests.test_daemon import daemon, runs, stop, wait_for
+
+    site = Site()
+    database = tmp_path / "newsmon.db"
+    try:
+        site.pages["/busy"] = (503, {"Retry-After": "10"}, b"come back in ten seconds")
+        site.page("/calm", rss(site.base, []))
+        config = config_for(
+            tmp_path,
+            [
+                {"name": "busy", "feeds": [f"{site.base}/busy"], "every": "1s"},
+                {"name": "calm", "feeds": [f"{site.base}/calm"], "every": "1s"},
+            ],
+            notify={"alerts": [receiver.url], "max_age": 0},
+            schedule={"deliver_every": "1s"},
+        )
+        with daemon(config, tmp_path / "daemon.log") as process:
+            wait_for(lambda: runs(database, "busy") == 1, "the refused crawl")
+            asked_at = time.monotonic()
+            calm = runs(database, "calm")
+            wait_for(lambda: runs(database, "calm") >= calm + 3, "three more cycles of the other")
+            waited = [path for path in site.requests if path == "/busy"]
+            shown = invoke("status", config=config).stdout
+            site.page("/busy", rss(site.base, [("/news/1", "Tue, 21 Mar 2023 15:30:00 +0000")]))
+            site.page("/news/1", SUMMIT.encode("windows-1251"))
+            wait_for(lambda: runs(database, "busy") == 2, "the crawl after the wait")
+            again_after = time.monotonic() - asked_at
+            wait_for(
+                lambda: any(SUMMIT_TITLE in post["message"] for post in receiver.posts),
+                "the alert of the article it then listed",
+            )
+            assert stop(process) < 15
+    finally:
+        site.stop()
+    assert waited == ["/busy"]  # not retried at once, nor at the next three intervals
+    assert "busy" in shown and "HTTP 503: the site asks to be asked later; not asked" in shown
+    assert 7 < again_after < 30, again_after

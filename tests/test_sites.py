@@ -200,7 +200,9 @@ def test_a_403_storm_backs_off_and_is_reported_as_refusal(
     config = write_config(sites, tmp_path)
     kremlin.fail_all(403)
     refused = crawl(config, "kremlin-en").crawls[0]
-    assert refused.outcome == "interrupted"  # "the rest next time", not "no content"
+    # refused before any feed was read: a failure (a site refusing for days shows as
+    # failing), told as a refusal, not as "no content"
+    assert refused.outcome == "failed"
     assert refused.error_messages
     assert all(REFUSED in message for message in refused.error_messages)
     # backed off: the first refusal stops the cycle (robots.txt, the feed, the listing)
