@@ -17,6 +17,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
 
 from crawler.extraction import ExtractionPool
+from crawler.resolver import GuardedResolver
 
 
 class CrawlRunner(AsyncCrawlerRunner):
@@ -29,6 +30,9 @@ class CrawlRunner(AsyncCrawlerRunner):
         tick: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__(settings)
+        from twisted.internet import reactor  # installed by now: the runner needs it
+
+        GuardedResolver.install(reactor)
         self.extraction = ExtractionPool(extract_workers)
         self.tick = tick
 

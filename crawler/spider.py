@@ -26,10 +26,12 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error
 from twisted.python.failure import Failure
 from w3lib.http import basic_auth_header
 
+from crawler import resolver
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
 from crawler.extraction import ExtractionPool
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
@@ -155,6 +157,11 @@ def _describe(failure: Failure) -> str:
     value = failure.value
     if isinstance(value, HttpError):
         return _refused(failure) or f"HTTP {value.response.status}"
+    request = getattr(failure, "request", None)
+    if request is not None and isinstance(value, (CannotResolveHostError, error.DNSLookupError)):
+        guarded = resolver.refused.get(urlparse_cached(request).hostname or "")
+        if guarded:
+            return guarded
     for kind, words in _NETWORK:
         if isinstance(value, kind):
             return words

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from crawler.discover import parse_feed
+from crawler.resolver import non_public
 from crawler.urls import on_hosts
 from monitor.errors import ExtractError
 from monitor.extract import extract_document
@@ -475,3 +476,67 @@ def test_a_503_with_retry_after_is_not_asked_again_before_then(
     assert waited == ["/busy"]  # not retried at once, nor at the next three intervals
     assert "busy" in shown and "HTTP 503: the site asks to be asked later; not asked" in shown
     assert 7 < again_after < 30, again_after
+
+
+# --- the resolver-level guard: a name that resolves inside the network ------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "inside"),
+    [
+        ("127.0.0.2", True),
+        ("10.1.2.3", True),
+        ("192.168.0.1", True),
+        ("169.254.169.254", True),
+        ("100.64.0.1", True),  # carrier-grade NAT
+        ("::1", True),
+        ("fe80::1%eth0", True),
+        ("::ffff:127.0.0.2", True),
+        ("64:ff9b::7f00:2", True),  # NAT64 of 127.0.0.2
+        ("fd00::1", True),
+        ("93.184.215.14", False),
+        ("2606:4700::6810:84e5", False),
+        ("64:ff9b::5db8:d70e", False),  # NAT64 of a public address
+    ],
+)
+def test_addresses_inside_the_network_in_any_spelling_are_not_public(
+    address: str, inside: bool
+) -> None:
+    assert non_public(address) is inside
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_its_address_is_not(
+    tmp_path: Path, crawl: Callable
+) -> None:
+    # This machine's own name resolves to an address inside it (/etc/hosts): the stand-in
+    # for a configured or rebound name pointing at a metadata service or a router.
+    name = socket.gethostname()
+    addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    if name.lower() == "localhost" or not all(non_public(a) for a in addresses):
+        pytest.skip(f"{name} resolves to a public address here: {addresses}")
+    site = Site()
+    try:
+        site.page("/feed", rss(site.base, [("/news/70255", "Tue, 21 Mar 2023 15:30:00 +0000")]))
+        site.page("/news/70255", SUMMIT.encode("windows-1251"))
+        by_name = site.base.replace("127.0.0.1", name)
+        config = config_for(
+            tmp_path,
+            [
+                {"name": "by-name", "feeds": [f"{by_name}/feed"]},
+                {"name": "by-address", "feeds": [f"{site.base}/feed"]},
+                {
+                    "name": "localhost",
+                    "feeds": [f"{site.base.replace('127.0.0.1', 'localhost')}/feed"],
+                },
+            ],
+        )
+        report = crawl(config)
+        status = invoke("status", config=config).stdout
+    finally:
+        site.stop()
+    outcomes = {stats.source: stats.outcome for stats in report.crawls}
+    assert outcomes == {"by-name": "failed", "by-address": "ok", "localhost": "ok"}
+    (line,) = [line for line in status.splitlines() if line.lstrip().startswith("by-name ")]
+    assert f"FAILING (1x): feed {by_name}/feed: {name} resolves to " in line, line
+    assert "not a public address: not fetched" in line
+    assert site.requests.count("/feed") == 2  # the two written as loopback, not the name
