@@ -1,12 +1,13 @@
-"""Soak: the daemon runs many short cycles against the local replicas; are its memory,
-open files, threads and child processes flat?
+"""Soak: the daemon polls many local sources on a short interval for minutes; are its
+memory, open files, threads and child processes flat?
 
-    python bench/soak.py [--runs 500] [--every 1s] [--quick] [--write]
+    python bench/soak.py [--sources 20] [--every 2s] [--seconds 180] [--quick] [--write]
 
-Starts the bundled replica sites, runs `newsmon run` with every source on a short
-interval, samples the daemon's resident memory (VmRSS), open file descriptors, threads and
-child processes once the first cycle is done and then as the crawl runs (one source each)
-accumulate, then stops the daemon with SIGTERM and reports how long the stop took.
+Starts the bundled replica sites, runs `newsmon run` with ``--sources`` sources (the
+replicas' own, then copies of them under other names) each every ``--every``, samples the
+daemon's resident memory (VmRSS), open file descriptors, threads and child processes once
+the first cycle is done and then every two seconds for ``--seconds``, then stops the
+daemon with SIGTERM and reports how long the stop took.
 """
 
 from __future__ import annotations
@@ -59,15 +60,21 @@ def cycles(database: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=500, help="crawl runs to soak through")
-    parser.add_argument("--every", default="1s")
-    parser.add_argument("--quick", action="store_true", help="60 runs")
+    parser.add_argument("--sources", type=int, default=20)
+    parser.add_argument("--every", default="2s")
+    parser.add_argument("--seconds", type=float, default=180, help="how long to soak")
+    parser.add_argument("--quick", action="store_true", help="30 seconds")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
-    runs = 60 if args.quick else args.runs
+    soak_for = 30.0 if args.quick else args.seconds
     work = Path(tempfile.mkdtemp(prefix="newsmon-soak-"))
     with ReplicaSites() as sites:
         config = yaml.safe_load(sites.config_yaml(str(work / "newsmon.db")))
+        own = config["sources"]
+        config["sources"] = [
+            {**own[n % len(own)], "name": f"{own[n % len(own)]['name']}-{n // len(own)}"}
+            for n in range(args.sources)
+        ]
         for source in config["sources"]:
             source["every"] = args.every
         config["schedule"] = {"deliver_every": "1s"}
@@ -80,11 +87,11 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )
         database = work / "newsmon.db"
-        while cycles(database) < len(sites.names):  # the first full cycle (fetch everything)
+        while cycles(database) < args.sources:  # the first full cycle (fetch everything)
             time.sleep(0.5)
         first, started = sample(daemon.pid), time.monotonic()
         points = [(cycles(database), first)]
-        while points[-1][0] < runs:
+        while time.monotonic() - started < soak_for:
             time.sleep(2)
             points.append((cycles(database), sample(daemon.pid)))
         seconds = time.monotonic() - started
@@ -100,14 +107,17 @@ def main() -> None:
         else f"| {name} | {first[i]} | {last[i]} | {peak[i]} | – |"
         for i, name in enumerate(("RSS (MiB)", "open files", "threads", "child processes"))
     )
-    command = "bench/soak.py" + (" --quick" if args.quick else f" --runs {runs}")
+    command = "bench/soak.py" + (
+        " --quick" if args.quick else f" --sources {args.sources} --seconds {soak_for:.0f}"
+    )
     table = f"""### Daemon soak (`python {command}`)
 
 {machine()}.
 
-`newsmon run` on the bundled replicas, every source every {args.every}: {points[-1][0]} crawl
-runs (one source each) in {seconds:.0f} s after the first full cycle; SIGTERM stopped it in
-{stop_seconds:.1f} s with exit code {code}.
+`newsmon run` on {args.sources} sources (the bundled replicas, copied under other names), each
+every {args.every}: {points[-1][0] - points[0][0]:,} crawl runs (one source each) in
+{seconds:.0f} s after the first full cycle; SIGTERM stopped it in {stop_seconds:.1f} s with
+exit code {code}.
 
 | after the first cycle → at the end | first | end | peak | end / first |
 | --- | --- | --- | --- | --- |

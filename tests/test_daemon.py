@@ -170,3 +170,29 @@ def test_daemon_skips_a_source_while_a_backfill_holds_it(
         with daemon(config, log) as process:
             wait_for(lambda: runs(database, "kremlin-en") >= 1, "kremlin-en once released")
             assert stop(process) < STOP_BOUND
+
+
+def test_twenty_sources_every_two_seconds_stay_flat() -> None:
+    """The load case, shortened (BENCHMARKS.md has the three-minute run): the daemon's
+    memory, open files, threads and child processes after the first cycle and at the end."""
+    run = subprocess.run(
+        [sys.executable, "bench/soak.py", "--sources", "20", "--every", "2s", "--seconds", "20"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "exit code 0." in " ".join(run.stdout.split()), run.stdout  # stopped cleanly
+    first_and_end = {}  # the table's rows: name → (after the first cycle, at the end)
+    for line in run.stdout.splitlines():
+        cells = [c.strip().replace(",", "") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[1][:1].isdigit():
+            first_and_end[cells[0]] = (float(cells[1]), float(cells[2]))
+    rss, files, threads, children = (
+        first_and_end[row] for row in ("RSS (MiB)", "open files", "threads", "child processes")
+    )
+    assert rss[1] <= rss[0] * 1.25, first_and_end
+    assert files[1] <= files[0] + 8, first_and_end
+    assert threads[1] <= threads[0] + 4, first_and_end
+    assert children[1] == children[0], first_and_end

@@ -116,6 +116,7 @@ LAYERS = {
     "monitor.locks": 4,
     "crawler.discover": 4,
     "crawler.middlewares": 5,
+    "crawler.resolver": 5,
     "crawler.extraction": 4,
     "crawler.warm": 4,
     "crawler.writer": 5,

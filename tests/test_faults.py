@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -331,9 +332,15 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
         "reset": "the connection was reset or closed before the server answered",
         "gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression",
     }
+    week = datetime.now(UTC).strftime("%G-W%V")
+    invoke("digest", "--week", week, "--out", str(tmp_path / "digest.txt"), config=config)
+    digest = (tmp_path / "digest.txt").read_text().split("SOURCES", 1)[1]
     for name, error in expected.items():
         (line,) = [line for line in status.splitlines() if line.lstrip().startswith(name + " ")]
         assert "FAILING (1x): feed http://127.0.0.1:" in line and error in line, line
+        # the digest's health section tells the same
+        told = digest.split(f"\n  {name}: ", 1)[1].split("\n  ", 2)[1]
+        assert told.startswith("  ⚠ Failing since ") and error in told, told
     with sqlite3.connect(tmp_path / "newsmon.db") as conn:
         dump = "\n".join(conn.iterdump())
         titles = [row[0] for row in conn.execute("SELECT title FROM articles")]

@@ -93,13 +93,17 @@ def test_a_running_daemons_metrics_move_with_each_cycle(tmp_path: Path, receiver
 
             publish_later(sites.site(LATER_SITE))
             runs = value(first, "newsmon_crawl_runs_total", source=LATER_SITE, outcome="ok")
-            wait_for(
-                lambda: (
-                    value(scrape(port), "newsmon_new_articles_total", source=LATER_SITE)
+
+            def counted_and_judged() -> bool:
+                # a crawl is counted when it ends, its articles' matching a moment later
+                now = scrape(port)
+                return (
+                    value(now, "newsmon_new_articles_total", source=LATER_SITE)
                     == value(first, "newsmon_new_articles_total", source=LATER_SITE) + 1
-                ),
-                "the new article counted",
-            )
+                    and value(now, "newsmon_articles_checked_total") == 34
+                )
+
+            wait_for(counted_and_judged, "the new article counted and judged")
             later = scrape(port)
             assert value(later, "newsmon_crawl_runs_total", source=LATER_SITE, outcome="ok") > runs
             assert value(later, "newsmon_articles_matched_total") == 21
