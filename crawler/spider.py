@@ -201,6 +201,7 @@ class SourceSpider(scrapy.Spider):
         if response.status == 304:
             self.logger.debug("%s unchanged", response.url)
             return
+        broken = None
         try:
             if not response.body.strip():
                 # a 200 with nothing in it parses as an empty feed or listing: no error
@@ -213,6 +214,7 @@ class SourceSpider(scrapy.Spider):
                     if on_hosts(child, self.hosts):
                         yield self._entry_request(child, "sitemap")
                 links = sitemap.links
+                broken = sitemap.broken
             else:
                 if not isinstance(response, TextResponse):
                     raise FetchError("listing page is not text")
@@ -225,7 +227,11 @@ class SourceSpider(scrapy.Spider):
             return
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
-        if etag or last_modified:
+        if broken:
+            # The entries before the break are followed below; the validators stay
+            # unsaved, so that the next cycle reads the whole document again.
+            self._error(f"{kind} {response.url}: {broken}")
+        elif etag or last_modified:
             self.report.validators[entry] = (
                 etag.decode("latin-1") if etag else None,
                 last_modified.decode("latin-1") if last_modified else None,
