@@ -25,6 +25,7 @@ from crawler.extraction import ExtractionPool
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
+from monitor.extract import believed
 from monitor.models import CrawlStats, Hints, Page, article_id
 from monitor.sites import refusal
 from monitor.store import Storage
@@ -254,7 +255,9 @@ class SourceSpider(scrapy.Spider):
                 continue
             if follow and self.follow and not self.follow.search(link.url):
                 continue
-            if self.oldest and link.hints.published and _aware(link.hints.published) < self.oldest:
+            # a date before any news site's (a CMS's epoch 0) says nothing of the article's age
+            published = believed(link.hints.published, None)
+            if self.oldest and published and _aware(published) < self.oldest:
                 continue
             canonical = canonical_url(link.url)
             key = article_id(canonical)
