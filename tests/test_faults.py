@@ -15,6 +15,8 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -338,6 +340,49 @@ def test_a_broken_sitemap_is_an_error_of_its_source_and_the_next_cycle_recovers(
     with sqlite3.connect(tmp_path / "newsmon.db") as conn:
         titles = {row[0] for row in conn.execute("SELECT title FROM articles")}
     assert titles == {SUMMIT_TITLE, *(f"Story {n}" for n in range(1, 8))}
+
+
+def test_a_feed_of_50k_items_is_fetched_a_bounded_batch_a_cycle_oldest_first(
+    tmp_path: Path,
+) -> None:
+    site = Site()
+    newest = datetime(2026, 1, 1, tzinfo=UTC)
+    # newest first, as feeds list them: item i is i minutes older than item 0
+    items = [(f"/news/{i}", format_datetime(newest - timedelta(minutes=i))) for i in range(50_000)]
+    try:
+        site.page("/feed", rss(site.base, items), "application/rss+xml")
+        for path, _ in items:
+            site.page(path, story(int(path.rsplit("/", 1)[1])))
+        config = config_for(
+            tmp_path,
+            [{"name": "big", "feeds": [f"{site.base}/feed"]}],
+            crawl={"max_new_per_cycle": 20},
+        )
+        command = [sys.executable, "-m", "monitor", "--config", str(config), "crawl"]
+        runs = [
+            subprocess.run(
+                [sys.executable, "-c", MEASURED, *command],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for _ in range(2)
+        ]
+    finally:
+        site.stop()
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert "big: 21 pages, 20 articles fetched, 20 new, 0 errors" in run.stdout, run.stdout
+        # a 6.4 MB feed: feedparser's ~6 s is most of the cycle, and ~100 MB of the memory
+        assert int(run.stdout.rsplit("peak-rss-mb", 1)[1]) < 300, run.stdout
+        assert float(re.search(r"([\d.]+) s\b", run.stdout)[1]) < 60, run.stdout
+    with sqlite3.connect(tmp_path / "newsmon.db") as conn:
+        stored = {
+            row[0].removeprefix(site.base) for row in conn.execute("SELECT url FROM articles")
+        }
+    # the oldest 20, then the next 20: each fetched once, none skipped
+    assert stored == {f"/news/{i}" for i in range(50_000 - 40, 50_000)}
+    assert len([path for path in site.requests if path.startswith("/news/")]) == 40
 
 
 # --- one crawl, a source per fault: each is its own clear error, the rest is stored ------
