@@ -126,7 +126,10 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """A tag's name without its namespace or prefix. Not ``etree.QName``: it raised
+    ValueError out of the parser on ``<news:title>`` whose prefix the sitemap forgot
+    to declare (libxml2 lets it through as written)."""
+    return tag.rpartition("}")[2].rpartition(":")[2] if isinstance(tag, str) else ""
 
 
 def _parse_w3c_date(value: str | None) -> datetime | None:
