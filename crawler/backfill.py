@@ -124,6 +124,8 @@ class BackfillSpider(SourceSpider):
                     if on_hosts(child, self.hosts) and not (modified and modified < self.since):
                         yield self._page(child, None, "sitemap")
                 links: list[Link] = list(sitemap.links)
+                if sitemap.broken:
+                    self._error(f"{kind} {response.url}: {sitemap.broken}")
             elif kind == "feed":
                 links = parse_feed(response.body, response.url)
                 older = feed_next(response.body, response.url)

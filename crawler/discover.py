@@ -13,7 +13,7 @@ import gzip
 import io
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -51,6 +51,8 @@ class Sitemap:
     links: tuple[Link, ...] = ()
     # each child's <lastmod>, when the index gives one (a backfill skips older children)
     child_modified: tuple[datetime | None, ...] = ()
+    # why the entries after these were not read (the document breaks off), if it does
+    broken: str | None = None
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -71,13 +73,24 @@ def _feed_date(entry: feedparser.FeedParserDict) -> datetime | None:
     return None
 
 
+def _not_xml(body: bytes) -> str | None:
+    """What a document that should be XML is instead, by its start: "html", "text", or
+    None when it does start as XML."""
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<html" in head or head.startswith(b"<!doctype html"):
+        return "html"
+    if not head.startswith(b"<"):
+        return "text"
+    return None
+
+
 def _not_a_feed(body: bytes, parsed: feedparser.FeedParserDict) -> str:
     # feedparser's own words ("no Content-type specified", "<unknown>:2:0: syntax error")
     # say little to a user; what the URL answered with tells them what went wrong.
-    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if b"<html" in head or head.startswith(b"<!doctype html"):
+    what = _not_xml(body)
+    if what == "html":
         return "an HTML page, not RSS or Atom"
-    if not head.startswith(b"<"):
+    if what == "text":
         return "not XML, so neither RSS nor Atom"
     return f"broken XML ({parsed.get('bozo_exception')})"
 
@@ -113,7 +126,10 @@ def parse_feed(body: bytes, base_url: str) -> list[Link]:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """A tag's name without its namespace or prefix. Not ``etree.QName``: it raised
+    ValueError out of the parser on ``<news:title>`` whose prefix the sitemap forgot
+    to declare (libxml2 lets it through as written)."""
+    return tag.rpartition("}")[2].rpartition(":")[2] if isinstance(tag, str) else ""
 
 
 def _parse_w3c_date(value: str | None) -> datetime | None:
@@ -130,47 +146,112 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
     """Children of a sitemap index, or the article links of a (news) sitemap.
 
     Parsed as it is decompressed, each entry dropped once read: a tree of a whole 50 MB
-    sitemap took ~800 MB (1.1M entries), and a gzip bomb never exists decompressed."""
+    sitemap took ~800 MB (1.1M entries), and a gzip bomb never exists decompressed.
+    Raises FetchError if it is not a sitemap at all; a sitemap broken part-way gives the
+    entries before the break, and ``broken`` says why the rest was not read."""
+    # Not lxml's recover mode: it read on past a break into wrong URLs (`?a=1&b=2`
+    # became `?a=1=2`) and never said the document was broken.
     parser = etree.XMLPullParser(
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        recover=True,
-        huge_tree=False,
+        events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=False
     )
-    kind = ""
-    depth = 0
-    children: list[str] = []
-    child_modified: list[datetime | None] = []
-    links: list[Link] = []
+    reader = _SitemapReader(base_url)
+    head = b""
     try:
         for chunk in _sitemap_chunks(body):
+            head = head or chunk
             parser.feed(chunk)
-            for event, element in parser.read_events():
-                if event == "start":
-                    depth += 1
-                    if depth == 1:
-                        kind = _local(element.tag)
-                        if kind not in ("urlset", "sitemapindex"):
-                            raise FetchError(f"not a sitemap: root element <{kind}>")
-                    continue
-                depth -= 1
-                if depth != 1:
-                    continue
-                _read_entry(element, kind, base_url, children, child_modified, links)
-                if len(children) + len(links) > MAX_SITEMAP_ENTRIES:
-                    raise FetchError(
-                        f"more than {MAX_SITEMAP_ENTRIES:,} entries (the sitemap protocol's limit)"
-                    )
-                element.clear()
-                while element.getprevious() is not None:
-                    del element.getparent()[0]
+            reader.read(parser.read_events())
         parser.close()
+        reader.read(parser.read_events())
     except etree.XMLSyntaxError as exc:
-        raise FetchError(f"not a readable sitemap: {exc}") from None
-    if not kind:
-        raise FetchError("not a readable sitemap: empty document")
-    return Sitemap(tuple(children), tuple(links), tuple(child_modified))
+        reader.read(parser.read_events())  # the entries before the break
+        return reader.broken(_why_broken(head, exc))
+    return reader.sitemap()
+
+
+class _SitemapReader:
+    """Turns the pull parser's events into children or links, one entry at a time."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.kind = ""
+        self.depth = 0
+        self.children: list[str] = []
+        self.child_modified: list[datetime | None] = []
+        self.links: list[Link] = []
+
+    def read(self, events: Iterable[tuple[str, etree._Element]]) -> None:
+        for event, element in events:
+            if event == "start":
+                self.depth += 1
+                if self.depth == 1:
+                    self.kind = _local(element.tag)
+                    if self.kind not in ("urlset", "sitemapindex"):
+                        raise FetchError(f"not a sitemap: root element <{self.kind}>")
+                continue
+            self.depth -= 1
+            if self.depth != 1:
+                continue
+            self._entry(element)
+            if len(self.children) + len(self.links) > MAX_SITEMAP_ENTRIES:
+                raise FetchError(
+                    f"more than {MAX_SITEMAP_ENTRIES:,} entries (the sitemap protocol's limit)"
+                )
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+
+    def sitemap(self, broken: str | None = None) -> Sitemap:
+        return Sitemap(tuple(self.children), tuple(self.links), tuple(self.child_modified), broken)
+
+    def broken(self, reason: str) -> Sitemap:
+        """The entries read before the document broke off; FetchError if there were none."""
+        read = len(self.children) + len(self.links)
+        if not read:
+            raise FetchError(f"not a readable sitemap: {reason}")
+        return self.sitemap(f"not a readable sitemap after entry {read:,}: {reason}")
+
+    def _entry(self, node: etree._Element) -> None:
+        """One ``<sitemap>`` or ``<url>`` of the document, appended to its list."""
+        fields: dict[str, str] = {}
+        for child in node.iter():
+            name = _local(child.tag)
+            if child is not node and child.text and name not in fields:
+                fields[name] = child.text.strip()
+        url = _absolute(self.base_url, fields.get("loc"))
+        if not url:
+            return
+        if self.kind == "sitemapindex":
+            self.children.append(url)
+            self.child_modified.append(_parse_w3c_date(fields.get("lastmod")))
+            return
+        published = _parse_w3c_date(fields.get("publication_date")) or _parse_w3c_date(
+            fields.get("lastmod")
+        )
+        self.links.append(
+            Link(
+                url,
+                Hints(
+                    title=fields.get("title") or None,
+                    published=published,
+                    language=language_code(fields.get("language")),
+                ),
+            )
+        )
+
+
+def _why_broken(head: bytes, exc: etree.XMLSyntaxError) -> str:
+    if exc.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        # libxml2's advice ("try XML_PARSE_HUGE") is for programmers, not for the user
+        return "one text in it is over 10 MB (libxml2's limit)"
+    what = _not_xml(head)
+    if what == "html":
+        return "an HTML page, not a sitemap"
+    if not head.strip():
+        return "empty document"
+    if what == "text":
+        return "not XML"
+    return f"broken XML ({' '.join(exc.msg.split())})"
 
 
 def _sitemap_chunks(body: bytes) -> Iterator[bytes]:
@@ -191,42 +272,6 @@ def _sitemap_chunks(body: bytes) -> Iterator[bytes]:
             if total > MAX_SITEMAP_BYTES:
                 raise FetchError("sitemap too large once decompressed")
             yield chunk
-
-
-def _read_entry(
-    node: etree._Element,
-    kind: str,
-    base_url: str,
-    children: list[str],
-    child_modified: list[datetime | None],
-    links: list[Link],
-) -> None:
-    """One ``<sitemap>`` or ``<url>`` of the document, appended to its list."""
-    fields: dict[str, str] = {}
-    for child in node.iter():
-        name = _local(child.tag)
-        if child is not node and child.text and name not in fields:
-            fields[name] = child.text.strip()
-    url = _absolute(base_url, fields.get("loc"))
-    if not url:
-        return
-    if kind == "sitemapindex":
-        children.append(url)
-        child_modified.append(_parse_w3c_date(fields.get("lastmod")))
-        return
-    published = _parse_w3c_date(fields.get("publication_date")) or _parse_w3c_date(
-        fields.get("lastmod")
-    )
-    links.append(
-        Link(
-            url,
-            Hints(
-                title=fields.get("title") or None,
-                published=published,
-                language=language_code(fields.get("language")),
-            ),
-        )
-    )
 
 
 def parse_listing(body: str, base_url: str) -> list[Link]:

@@ -55,7 +55,7 @@ def _extract(page: Page) -> Document | tuple[str, str]:
     """Runs in a worker. No article text is an answer, not a crash: (reason, detail), as
     ExtractError does not survive pickling with its reason."""
     try:
-        return extract_document(page.html, page.url, page.hints, page.content_type)
+        return extract_document(page.html, page.url, page.hints, page.content_type, page.fetched_at)
     except ExtractError as exc:
         return exc.reason, exc.detail
 

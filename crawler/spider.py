@@ -37,6 +37,7 @@ from crawler.extraction import ExtractionPool
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
+from monitor.extract import believed
 from monitor.models import CrawlStats, Hints, Page, article_id
 from monitor.sites import refusal
 from monitor.store import Storage
@@ -284,6 +285,7 @@ class SourceSpider(scrapy.Spider):
         if response.status == 304:
             self.logger.debug("%s unchanged", response.url)
             return
+        broken = None
         try:
             if not response.body.strip():
                 # a 200 with nothing in it parses as an empty feed or listing: no error
@@ -296,6 +298,7 @@ class SourceSpider(scrapy.Spider):
                     if on_hosts(child, self.hosts):
                         yield self._entry_request(child, "sitemap")
                 links = sitemap.links
+                broken = sitemap.broken
             else:
                 if not isinstance(response, TextResponse):
                     raise FetchError("listing page is not text")
@@ -308,7 +311,11 @@ class SourceSpider(scrapy.Spider):
             return
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
-        if etag or last_modified:
+        if broken:
+            # The entries before the break are followed below; the validators stay
+            # unsaved, so that the next cycle reads the whole document again.
+            self._error(f"{kind} {response.url}: {broken}")
+        elif etag or last_modified:
             self.report.validators[entry] = (
                 etag.decode("latin-1") if etag else None,
                 last_modified.decode("latin-1") if last_modified else None,
@@ -332,7 +339,9 @@ class SourceSpider(scrapy.Spider):
                 continue
             if follow and self.follow and not self.follow.search(link.url):
                 continue
-            if self.oldest and link.hints.published and _aware(link.hints.published) < self.oldest:
+            # a date before any news site's (a CMS's epoch 0) says nothing of the article's age
+            published = believed(link.hints.published, None)
+            if self.oldest and published and _aware(published) < self.oldest:
                 continue
             canonical = canonical_url(link.url)
             key = article_id(canonical)

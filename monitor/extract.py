@@ -21,7 +21,11 @@ Published date, the first step that answers:
 6. htmldate's 1 January, as a last resort.
 
 Values keep the source's offset when it gave one (tz-aware); date-only values are
-naive midnight of that day.
+naive midnight of that day. A date before 1990 or more than a day after the page was
+fetched is not believed at any step (``believed``): a CMS's epoch 0 or year 2099 would
+file the article under a meeting decades away, hide it from this week's digest, or (with
+``crawl.lookback``) keep it from being fetched at all. The next step answers instead;
+when none does, the article is undated and the day it was found stands for its date.
 
 Language (ISO 639-1): py3langid on the headline and text. A language the page declares
 (``<html lang>``) or the source hints wins when the text finds it plausible; a close
@@ -40,7 +44,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import chain, islice
 from typing import Any
@@ -75,6 +79,7 @@ from monitor.text import language_code
 
 __all__ = [
     "article_of",
+    "believed",
     "content_hash",
     "extract",
     "extract_document",
@@ -234,11 +239,13 @@ def extract_document(
     url: str | None = None,
     hints: Hints = Hints(),  # noqa: B008 - frozen, so one shared default is safe
     content_type: str | None = None,
+    fetched_at: datetime | None = None,
 ) -> Document:
     """Read the article in one HTML page; raises ``ExtractError`` when there is none.
 
     ``content_type`` is the HTTP header the bytes came with: its charset is one clue
-    to their encoding, after UTF-8 (see ``_decode``)."""
+    to their encoding, after UTF-8 (see ``_decode``). No date after ``fetched_at``
+    (and a day) is believed; without it, only dates before 1990 are refused."""
     markup = _decode(html, content_type) if isinstance(html, bytes) else html
     if not markup.strip():
         raise ExtractError("empty-page", "nothing but whitespace")
@@ -257,15 +264,20 @@ def extract_document(
     if not _PROSE.search(text):
         raise ExtractError("no-text", "no paragraph of article text")
 
-    page_date = site.published or _structured_date(tree, metas)
-    feed_date, overruled = hints.published, None
+    page_date = believed(site.published or _structured_date(tree, metas), fetched_at)
+    feed_date, overruled = believed(hints.published, fetched_at), None
     if feed_date and page_date and abs((feed_date.date() - page_date.date()).days) > 1:
         # The page's own dateline is written with the article; a feed's date may be a
         # re-publication, a template's bug or another item's, and the matcher would
         # file the article under whatever meeting took place that day. One calendar day
         # apart is left alone: time zones make that much.
         feed_date, overruled = None, hints.published
-    published = feed_date or page_date or _url_date(url) or _unstructured_date(tree, url, text)
+    published = (
+        feed_date
+        or page_date
+        or believed(_url_date(url), fetched_at)
+        or believed(_unstructured_date(tree, url, text), fetched_at)
+    )
     language = _language(
         f"{title}\n{text[:_LANGID_SAMPLE]}",
         language_code(tree.get("lang") or metas.get("og:locale")),
@@ -284,7 +296,9 @@ def extract_document(
 
 def extract(page: Page) -> Article:
     """The Article of one fetched page; raises ``ExtractError`` when it has no article."""
-    return article_of(page, extract_document(page.html, page.url, page.hints, page.content_type))
+    return article_of(
+        page, extract_document(page.html, page.url, page.hints, page.content_type, page.fetched_at)
+    )
 
 
 def article_of(page: Page, document: Document) -> Article:
@@ -810,6 +824,20 @@ def _jsonld_objects(data: object) -> Iterator[dict[str, Any]]:
     elif isinstance(data, dict):
         yield data
         yield from _jsonld_objects(data.get("@graph"))
+
+
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_CLOCK_SLACK = timedelta(days=1)  # time zones, and a site's clock a little ahead
+
+
+def believed(moment: datetime | None, fetched_at: datetime | None) -> datetime | None:
+    """``moment``, if it can be the date of an article fetched at ``fetched_at``."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if aware < _EARLIEST or (fetched_at is not None and aware > fetched_at + _CLOCK_SLACK):
+        return None
+    return moment
 
 
 def _parse_date_value(value: str) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.errors import ExtractError, FetchError
@@ -89,7 +90,7 @@ def read_document(path_or_url: str) -> Document:
         raise ExtractError("binary", f"{path_or_url} is not an HTML page or a text file")
     if url is None and not _looks_like_html(body):
         return extract_text(body.decode("utf-8", errors="replace"))
-    return extract_document(body, url=url, content_type=content_type)
+    return extract_document(body, url=url, content_type=content_type, fetched_at=datetime.now(UTC))
 
 
 def _looks_like_html(body: bytes) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 
 def article_id(canonical_url: str) -> str:
@@ -44,6 +44,8 @@ class Page:
     html: str | bytes = field(repr=False)  # Scrapy logs each item at -vv
     hints: Hints = field(default_factory=Hints)
     content_type: str | None = None  # the Content-Type header, charset and all
+    # no date after this (and a day) is the article's: extraction believes none
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -85,6 +86,13 @@ def invoke(*args: str, config: Path | None = None) -> Run:
         stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
     returncode = code if isinstance(code, int) else 0 if code is None else 1
     return Run(returncode, stdout, stderr)
+
+
+def events_json(config: Path) -> list[dict]:
+    """``newsmon events --json``: the stored events, newest first."""
+    run = invoke("events", "--json", config=config)
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
 
 
 # The loggers whose levels the CLI sets (monitor.cli._setup_logging, _redact_logs).

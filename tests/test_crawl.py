@@ -20,7 +20,7 @@ import pytest
 
 from monitor.demo.replicas import ReplicaSites
 from monitor.models import CrawlStats
-from tests.conftest import invoke, newsmon, write_config
+from tests.conftest import events_json, invoke, newsmon, write_config
 from tests.test_hostile import Site, rss
 
 # What the replicas publish (see monitor/demo/sites/*): articles reachable through each
@@ -291,12 +291,6 @@ EXPECTED_EVENTS = {
     ("2024-05-16", "in-person"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
     ("2024-10-22", "in-person"): {"kremlin-en", "kremlin-ru", "andalpost", "xinhua-zh"},
 }
-
-
-def events_json(config: Path) -> list[dict]:
-    run = invoke("events", "--json", config=config)
-    assert run.returncode == 0, run.stderr
-    return [json.loads(line) for line in run.stdout.splitlines()]
 
 
 def test_each_meeting_is_one_event_across_languages(two_crawls: TwoCrawls) -> None:

@@ -82,6 +82,15 @@ def test_news_sitemap_keeps_google_news_date_and_title() -> None:
     assert second.hints.published == datetime(2024, 5, 15)
 
 
+def test_news_sitemap_that_forgets_to_declare_its_prefix_keeps_the_title() -> None:
+    # found by tests/test_properties.py: lxml's QName raised ValueError on `news:title`
+    body = NEWS_SITEMAP.replace(
+        b' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"', b""
+    )
+    first, _ = parse_sitemap(body, "https://example.com/sitemap.xml").links
+    assert first.hints.title == "习近平同普京会谈"
+
+
 def test_gzipped_sitemap_index_lists_children() -> None:
     body = gzip.compress(
         b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'

@@ -9,9 +9,11 @@ headers and body a test gives it); crawls and commands run as the user runs them
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from crawler.extraction import ExtractionPool
 from crawler.spider import CrawlReport, SourceSpider
 from monitor.config import Politeness, Source
 from monitor.store import Storage
-from tests.conftest import invoke
+from tests.conftest import Receiver, events_json, invoke
 
 
 class Site:
@@ -220,6 +222,65 @@ def test_page_date_wins_over_a_contradicting_feed_date(crawled: dict[str, sqlite
     assert crawled["/ru"]["published"].startswith("2022-12-30")
     # a page without a date of its own takes the feed's, to the minute (feedparser: UTC)
     assert crawled["/zh"]["published"] == "2022-12-30T12:00:00+00:00"
+
+
+ENGLISH_TITLE = "Xi Jinping and Vladimir Putin hold phone call"
+ENGLISH = f"""<!doctype html><html lang="en"><head><title>{ENGLISH_TITLE}</title></head>
+<body><article><h1>{ENGLISH_TITLE}</h1>
+<p>Chinese President Xi Jinping held a phone call with Russian President Vladimir Putin.
+The two heads of state discussed trade, energy and the situation in the region.</p>
+<p>Both sides agreed to keep in close contact at the highest level.</p>
+</article></body></html>"""
+
+
+def test_dates_in_the_future_or_the_far_past_are_not_believed(
+    tmp_path: Path, site: Site, receiver: Receiver, crawl: Callable
+) -> None:
+    # A year-2099 feed date dated its event decades ahead; the CMS's epoch 0 kept the
+    # article from being fetched at all (older than crawl.lookback); a page's own date in
+    # 2031 overruled a sane feed date.
+    site.page("/zh", CHINESE.encode(), "text/html; charset=utf-8")
+    site.page("/en", ENGLISH.encode(), "text/html; charset=utf-8")
+    future_page = RUSSIAN.replace("2022-12-30T15:00:00+03:00", "2031-12-30T15:00:00+03:00")
+    site.page("/ru", future_page.encode(), "text/html; charset=utf-8")
+    feed = rss(
+        site.base,
+        [
+            ("/zh", "Thu, 01 Jan 2099 08:00:00 +0000"),
+            ("/en", "Thu, 01 Jan 1970 00:00:00 +0000"),
+            ("/ru", "Fri, 30 Dec 2022 12:00:00 +0000"),
+        ],
+    )
+    site.page("/feed", feed, "application/rss+xml")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": str(tmp_path / "newsmon.db"),
+                "crawl": {"delay": 0, "obey_robots": False, "lookback": "5000d"},
+                "sources": [{"name": "wire", "feeds": [f"{site.base}/feed"]}],
+                "notify": {"alerts": [receiver.url], "max_age": 0},
+            }
+        )
+    )
+    today = datetime.now(UTC).date().isoformat()
+    report = crawl(config)
+    with sqlite3.connect(tmp_path / "newsmon.db") as conn:
+        published = dict(conn.execute("SELECT substr(url, -3), published FROM articles"))
+    # stored, every one: undated where no date is believable (the day it was found
+    # stands for it), the feed's date where only the page's is not
+    assert published == {"/zh": None, "/en": None, "/ru": "2022-12-30T12:00:00+00:00"}
+    assert report.matching.checked == report.matching.matched == 3, report.matching
+    events = {e["date"]: e for e in events_json(config)}
+    assert sorted(events) == ["2022-12-30", today], events
+    assert {a["title"] for a in events[today]["articles"]} == {CHINESE_TITLE, ENGLISH_TITLE}
+    # alerted once per event, each with its sane day; nothing of 1970, 2031 or 2099
+    assert len(receiver.posts) == 2, receiver.posts
+    sent = "\n".join(post["title"] + post["message"] for post in receiver.posts)
+    assert not re.search(r"1970|2031|2099", sent), sent
+    # this week's events, as the digest and `events --since` choose them
+    since = invoke("events", "--since", today, config=config).stdout
+    assert CHINESE_TITLE in since and ENGLISH_TITLE in since and RUSSIAN_TITLE not in since
 
 
 # --- pages named on the command line ----------------------------------------------------
