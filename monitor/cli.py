@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -333,7 +333,7 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 @click.pass_obj
 def status(obj: _Context) -> None:
     """Sources, their last crawl and result, next runs, and counts."""
-    from monitor.health import QUIET_HISTORY, next_run, quiet_since
+    from monitor.health import QUIET_HISTORY, next_run, quiet_since, span
     from monitor.locks import lock_holder
     from monitor.store import Storage
 
@@ -371,14 +371,14 @@ def status(obj: _Context) -> None:
             elif due <= now:
                 when = "now (overdue)"
             else:
-                when = f"in {_until(due - now)}{' (retry)' if retry else ''}"
+                when = f"in {span(due - now)}{' (retry)' if retry else ''}"
             holder = lock_holder(config.database, source.name)
             if holder:
                 result += f"; BUSY: being crawled by {holder}"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
                 f"  {'':<16} {state.articles} articles in {state.events} events, "
-                f"every {_until(source.every)}, next run {when}"
+                f"every {span(source.every)}, next run {when}"
             )
         counts = storage.counts()
         events = storage.event_count()
@@ -395,7 +395,7 @@ def status(obj: _Context) -> None:
         alerts, digests = all_channels(config)
         names = {channel.key: channel.display for channel in [*alerts, *digests]}
         for key, waiting, next_at, error in retrying:
-            when = f"in {_until(next_at - now)}" if next_at > now else "now"
+            when = f"in {span(next_at - now)}" if next_at > now else "now"
             click.echo(
                 f"  retrying: {waiting} to {names.get(key, 'a removed channel')}, "
                 f"next try {when}: {error}"
@@ -411,14 +411,6 @@ def status(obj: _Context) -> None:
         f"{counts['duplicates']} duplicates, "
         f"{counts['fetch_failures']} fetch failures; events: {events}"
     )
-
-
-def _until(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if (seconds >= size and seconds % size == 0) or seconds >= 10 * size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _documents(

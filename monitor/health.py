@@ -70,7 +70,7 @@ def notices(
                 f"health:{source}:failing:{stats.started_at.isoformat()}",
                 f"newsmon: source {source} failing since {when}",
                 f"Source {source} could not be read at {when}: {reason}\n"
-                f"newsmon keeps trying every {every}; you will hear when it recovers.",
+                f"newsmon keeps trying every {span(every)}; you will hear when it recovers.",
             )
         )
     elif not failed and failures_before > 0:
@@ -92,6 +92,15 @@ def notices(
             )
         )
     return told
+
+
+def span(delta: timedelta) -> str:
+    """A duration as people write it in a status line: 15m, 2h, 90s, 3d."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if (seconds >= size and seconds % size == 0) or seconds >= 10 * size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def next_run(state: SourceState, every: timedelta, now: datetime) -> tuple[datetime, bool]:

@@ -42,6 +42,7 @@ def state(**fields: object) -> SourceState:
 def test_a_source_is_told_failing_once_and_recovered_once() -> None:
     (failing,) = notices("wire", EVERY, run("failed"), 0, None)
     assert "failing since 2026-03-02 10:00 UTC" in failing.title and "HTTP 503" in failing.body
+    assert "keeps trying every 15m;" in failing.body  # not "0:15:00"
     assert notices("wire", EVERY, run("failed"), 1, None) == []  # already told
     (recovered,) = notices("wire", EVERY, run("ok"), 3, None)
     assert "recovered" in recovered.title and "after 3 failed crawls" in recovered.body
