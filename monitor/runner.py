@@ -90,8 +90,8 @@ async def crawl_sources(
         if isinstance(result, BaseException):
             logger.error("%s: crawl crashed: %r", source.name, result)
             report.errors.append(f"crawl crashed: {result!r}")
-        report.errors[:] = [redact(error) for error in report.errors]
         stats = report.stats()
+        stats = replace(stats, error_messages=tuple(map(redact, stats.error_messages)))
         try:
             storage.save_validators(report.complete_validators())
             failures_before = storage.record_crawl(stats)

@@ -26,6 +26,7 @@ import yaml
 
 from tests.conftest import ROOT, free_port, invoke, newsmon
 from tests.test_daemon import wait_for
+from tests.test_hostile import Site
 
 WORDS = "The ministry said the new bridge across the river will open to traffic next spring."
 
@@ -281,18 +282,27 @@ def test_secrets_in_feed_urls_are_never_shown(
     monkeypatch.setenv("FEED_KEY", key)
     monkeypatch.setenv("FEED_PASS", password)
     host = site.base.split("://", 1)[1]
+    limited = Site()  # a rate limit: its refusal quotes the keyed URL it refused
+    limited.pages[f"/feed?key={key}"] = (429, {"Retry-After": "60"}, b"slow down")
     sources = [
         {"name": "keyed", "feeds": [f"{broken.base}/feed?key=${{FEED_KEY}}"], "every": "15m"},
         {"name": "userinfo", "feeds": [f"http://reader:${{FEED_PASS}}@{host}/feed"]},
+        {"name": "limited", "feeds": [f"{limited.base}/feed?key=${{FEED_KEY}}"]},
     ]
     config = config_for(tmp_path, sources)
-    run = newsmon("-vv", "crawl", config=config)
+    try:
+        run = newsmon("-vv", "crawl", config=config)
+    finally:
+        limited.stop()
+    # asked once, not retried at once
+    assert [path for path in limited.requests if path != "/robots.txt"] == [f"/feed?key={key}"]
     assert run.returncode == 0, run.stderr
     status = invoke("status", config=config)
     digest = invoke("digest", "--week", datetime.now(UTC).strftime("%G-W%V"), config=config)
     shown = run.stdout + run.stderr + status.stdout + digest.stdout + digest.stderr
     assert key not in shown and password not in shown
     assert "FAILING" in status.stdout  # the keyed feed's error is there, masked
+    assert "FAILING (1x): feed " in status.stdout and "HTTP 429: the site asks" in status.stdout
     # the userinfo source is on its own host: its posts were fetched, not refused
     assert stored(tmp_path / "newsmon.db") == 2, run.stdout
     stored_errors = query(
