@@ -25,7 +25,7 @@ from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
 from monitor.errors import SourceBusy, StartError
-from monitor.health import next_run
+from monitor.health import next_run, span
 from monitor.locks import exclusive, source_lock
 from monitor.models import CrawlStats
 from monitor.runner import (
@@ -99,7 +99,7 @@ class Daemon:
             logger.info(
                 "%s: every %s, next run %s",
                 source.name,
-                source.every,
+                span(source.every),
                 "now" if first <= now else first.isoformat(timespec="seconds"),
             )
         self.scheduler.add_job(

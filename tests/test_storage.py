@@ -8,7 +8,7 @@ import pytest
 
 from monitor.errors import StorageError
 from monitor.models import Article, CrawlStats, article_id
-from monitor.store import MAX_FETCH_ATTEMPTS, Storage
+from monitor.store import MAX_FETCH_ATTEMPTS, RETRY_FOR, Storage
 from monitor.store.articles import NoText
 
 
@@ -165,8 +165,26 @@ def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:
     assert key not in storage.known_ids([key])
     for _ in range(MAX_FETCH_ATTEMPTS - 1):
         storage.record_fetch_failure(key, "s", "http://a/5", "HTTP 503")
-    assert storage.retry_urls("s") == []
+    assert storage.retry_urls("s") == []  # five crawls in a row failed: not the next one
     assert key in storage.known_ids([key])
+
+    def failed(first: timedelta, last: timedelta) -> None:
+        moment = datetime.now(UTC)
+        with storage.write():
+            storage.db.execute(
+                "UPDATE fetch_failures SET first_failed_at = ?, last_attempt_at = ?",
+                [(moment - first).isoformat(), (moment - last).isoformat()],
+            )
+
+    # an outage of hours (an hour of 403s at a 15-minute interval): tried again hourly
+    failed(first=timedelta(hours=5), last=timedelta(minutes=61))
+    assert storage.retry_urls("s") == ["http://a/5"]
+    assert key not in storage.known_ids([key])
+    failed(first=timedelta(hours=5), last=timedelta(minutes=20))
+    assert storage.retry_urls("s") == [] and key in storage.known_ids([key])
+    # failing for longer than RETRY_FOR: given up
+    failed(first=RETRY_FOR + timedelta(minutes=1), last=timedelta(hours=2))
+    assert storage.retry_urls("s") == [] and key in storage.known_ids([key])
 
 
 def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> None:

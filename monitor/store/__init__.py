@@ -8,12 +8,12 @@ Decisions are made before storing (``monitor.events``, ``monitor.health``).
 
 from __future__ import annotations
 
-from monitor.store.articles import MAX_FETCH_ATTEMPTS, ArticleStore, fts_expression
+from monitor.store.articles import MAX_FETCH_ATTEMPTS, RETRY_FOR, ArticleStore, fts_expression
 from monitor.store.events import EventStore
 from monitor.store.outbox import CLAIM_LEASE
 from monitor.store.runs import RunStore
 
-__all__ = ["CLAIM_LEASE", "MAX_FETCH_ATTEMPTS", "Storage", "fts_expression"]
+__all__ = ["CLAIM_LEASE", "MAX_FETCH_ATTEMPTS", "RETRY_FOR", "Storage", "fts_expression"]
 
 
 class Storage(ArticleStore, RunStore, EventStore):

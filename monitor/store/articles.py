@@ -10,14 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from monitor.models import Article, StoredArticle
 from monitor.store.schema import Connection, iso, now, parse
 from monitor.text import CJK
 
-# An article URL that failed this many times (HTTP errors, timeouts) is given up on.
+# An article URL whose fetch failed (HTTP errors, timeouts, a refusing site) is tried
+# again at each of the next crawls up to MAX_FETCH_ATTEMPTS, then every RETRY_EVERY until
+# RETRY_FOR has passed since it first failed: five quick cycles of one outage (an hour
+# of a 403 storm at a 15-minute interval) must not lose a day's articles for good.
 MAX_FETCH_ATTEMPTS = 5
+RETRY_EVERY = timedelta(hours=1)
+RETRY_FOR = timedelta(days=3)
+# of a fetch failure with MAX_FETCH_ATTEMPTS behind it: due for its hourly try now
+_DUE = "(first_failed_at > ? AND last_attempt_at <= ?)"
 # bm25's cost grows with the matches it ranks: a common word in a 100k archive matches
 # tens of thousands of articles (130 ms to rank them all). Among so many, the newest are
 # what a monitor's user wants; search ranks the newest this many of each index.
@@ -97,8 +105,9 @@ class ArticleStore(Connection):
                 row[0]
                 for row in self.db.execute(
                     f"SELECT id FROM articles WHERE id IN ({marks}) UNION "
-                    f"SELECT id FROM fetch_failures WHERE id IN ({marks}) AND attempts >= ?",
-                    [*chunk, *chunk, MAX_FETCH_ATTEMPTS],
+                    f"SELECT id FROM fetch_failures WHERE id IN ({marks}) AND attempts >= ? "
+                    f"AND NOT {_DUE}",
+                    [*chunk, *chunk, MAX_FETCH_ATTEMPTS, *self._due()],
                 )
             )
         return known
@@ -106,11 +115,18 @@ class ArticleStore(Connection):
     def retry_urls(self, source: str) -> list[str]:
         """Article URLs of this source whose fetch failed and that are still worth retrying."""
         rows = self.db.execute(
-            "SELECT url FROM fetch_failures WHERE source = ? AND attempts < ? "
+            f"SELECT url FROM fetch_failures WHERE source = ? AND (attempts < ? OR {_DUE}) "
             "AND id NOT IN (SELECT id FROM articles) ORDER BY last_attempt_at",
-            [source, MAX_FETCH_ATTEMPTS],
+            [source, MAX_FETCH_ATTEMPTS, *self._due()],
         )
         return [row[0] for row in rows]
+
+    @staticmethod
+    def _due() -> tuple[str | None, str | None]:
+        """The bounds of ``_DUE`` now: first failed within RETRY_FOR, last tried before
+        RETRY_EVERY."""
+        moment = now()
+        return iso(moment - RETRY_FOR), iso(moment - RETRY_EVERY)
 
     def save_article(self, article: Article) -> bool:
         """Store an article; True when it is new. A repeat of a stored URL changes nothing.
@@ -180,15 +196,15 @@ class ArticleStore(Connection):
             self.db.table("fetch_failures").delete_where("id = ?", [article_id])
 
     def record_fetch_failure(self, article_id: str, source: str, url: str, error: str) -> None:
-        """Count a failed article fetch; it is retried on later crawls up to a limit."""
+        """Count a failed article fetch; it is retried on later crawls (see RETRY_FOR)."""
         with self.write():
             self.db.execute(
                 """INSERT INTO fetch_failures (id, source, url, attempts, last_error,
-                       last_attempt_at) VALUES (?, ?, ?, 1, ?, ?)
+                       last_attempt_at, first_failed_at) VALUES (?, ?, ?, 1, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET attempts = attempts + 1,
                        last_error = excluded.last_error,
                        last_attempt_at = excluded.last_attempt_at""",
-                [article_id, source, url, error, iso(now())],
+                [article_id, source, url, error, iso(now()), iso(now())],
             )
 
     def article(self, article_id: str) -> StoredArticle | None:

@@ -406,6 +406,14 @@ def m008_backfills(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_fetch_failure_span(db: Database) -> None:
+    # When an article's fetch first failed: it is given up on only once its failures have
+    # spanned a while (store.articles.RETRY_FOR), not after a few cycles of one outage.
+    db.execute("ALTER TABLE fetch_failures ADD COLUMN first_failed_at TEXT")
+    db.execute("UPDATE fetch_failures SET first_failed_at = last_attempt_at")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
