@@ -33,11 +33,14 @@ WORDS = "The ministry said the new bridge across the river will open to traffic 
 class GeneratedSite:
     """/feed lists ``count`` posts (newest first, ETag "v1", 304 on a match); /post/N is a
     post page. ``delay`` slows each post page (a slow site, to stop a crawl in the middle);
-    ``broken`` makes the feed answer 500."""
+    ``broken`` makes the feed answer 500. With ``hold_after``, every post request after
+    that many waits until ``release()``: a crawl stopped at a known point, not by a race."""
 
-    def __init__(self, count: int, delay: float = 0.0) -> None:
+    def __init__(self, count: int, delay: float = 0.0, hold_after: int | None = None) -> None:
         self.count = count
         self.delay = delay
+        self.hold_after = hold_after
+        self.released = threading.Event()
         self.broken = False
         self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
         site = self
@@ -55,6 +58,8 @@ class GeneratedSite:
                         return self._send(304, b"", "text/plain")
                     return self._send(200, site.feed(), "application/rss+xml")
                 if path.startswith("/post/"):
+                    if site.hold_after is not None and site.article_requests() > site.hold_after:
+                        site.released.wait()
                     if site.delay:
                         time.sleep(site.delay)  # the site is slow, not the test
                     return self._send(200, site.page(int(path.rsplit("/", 1)[1])), "text/html")
@@ -105,7 +110,11 @@ class GeneratedSite:
     def article_requests(self) -> int:
         return sum(path.startswith("/post/") for path, _ in self.requests)
 
+    def release(self) -> None:
+        self.released.set()
+
     def stop(self) -> None:
+        self.release()  # a held request would keep its thread waiting for ever
         self.server.shutdown()
         self.server.server_close()
 
@@ -114,8 +123,8 @@ class GeneratedSite:
 def site_factory() -> Iterator[Callable[..., GeneratedSite]]:
     started: list[GeneratedSite] = []
 
-    def start(count: int, delay: float = 0.0) -> GeneratedSite:
-        started.append(GeneratedSite(count, delay))
+    def start(count: int, delay: float = 0.0, hold_after: int | None = None) -> GeneratedSite:
+        started.append(GeneratedSite(count, delay, hold_after))
         return started[-1]
 
     yield start
@@ -349,8 +358,8 @@ def alive(pid: int) -> bool:
 def test_a_crawl_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     tmp_path: Path, site_factory: Callable[..., GeneratedSite], crawl: Callable
 ) -> None:
-    # Slow enough that SIGKILL lands while pages are extracted and a batch is pending.
-    site = site_factory(80, delay=0.05)
+    # SIGKILL lands while the crawl waits for posts the site holds back, with some stored.
+    site = site_factory(80, hold_after=20)
     config = one_source(site, tmp_path)
     database = tmp_path / "newsmon.db"
     process = subprocess.Popen(
@@ -360,7 +369,10 @@ def test_a_crawl_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: articles_so_far(database) >= 1, "a first committed batch")
+        wait_for(
+            lambda: articles_so_far(database) >= 1 and site.article_requests() > 20,
+            "a first committed batch and a held request",
+        )
         workers = descendants(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -369,10 +381,12 @@ def test_a_crawl_killed_mid_batch_loses_nothing_and_stores_nothing_twice(
     assert workers, "extraction runs in worker processes"
     # the workers notice their parent's death and go
     wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to exit")
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
     partial = stored(database)
-    assert 1 <= partial < 80
+    assert 1 <= partial <= 20
     assert query(database, "SELECT count(*) FROM validators") == [(0,)]
     fetched = site.article_requests()
+    site.release()
     (run,) = crawl(config).crawls
     assert run.outcome == "ok", run
     rows = query(database, "SELECT canonical_url, duplicate_of FROM articles")
