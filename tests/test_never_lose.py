@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, invoke, newsmon
-from tests.test_daemon import wait_for
+from monitor.demo.replicas import ReplicaSites
+from tests.conftest import ROOT, Receiver, free_port, invoke, newsmon
+from tests.test_daemon import runs, wait_for
 
 WORDS = "The ministry said the new bridge across the river will open to traffic next spring."
 
@@ -336,6 +337,58 @@ def test_a_second_daemon_on_one_database_is_refused(
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=60)
     assert first.returncode == 0
+
+
+def test_a_crawl_beside_the_daemon_skips_what_the_daemon_is_crawling_and_alerts_once(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite], sites: ReplicaSites
+) -> None:
+    # The daemon is held mid-crawl of gen (2 posts served, the others wait); kremlin-en's
+    # articles are the 4 meetings, alerted to a receiver slow enough that both processes
+    # deliver at once.
+    site = site_factory(10, hold_after=2)
+    replica = yaml.safe_load(sites.config_yaml(str(tmp_path / "newsmon.db")))
+    kremlin = [source for source in replica["sources"] if source["name"] == "kremlin-en"]
+    gen = {"name": "gen", "feeds": [f"{site.base}/feed"], "every": "1h"}
+    slow = Receiver(delay=0.3)
+    config = config_for(
+        tmp_path,
+        [gen, *kremlin],
+        notify={"alerts": [slow.url], "max_age": 0},
+        schedule={"deliver_every": "1s"},
+    )
+    database = tmp_path / "newsmon.db"
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: site.article_requests() >= 3 and runs(database, "kremlin-en") == 1,
+            "the daemon done with kremlin-en and held mid-crawl of gen",
+        )
+        beside = newsmon("crawl", config=config)
+        assert beside.returncode == 0, beside.stderr
+        assert "Traceback" not in beside.stdout + beside.stderr
+        assert (
+            f"skipped: gen is being crawled by daemon (pid {daemon.pid}); it stores what it finds"
+            in beside.stdout
+        ), beside.stdout
+        assert "kremlin-en:" in beside.stdout
+        # the site was not asked twice: gen's feed was read by the daemon alone
+        assert [path for path, _ in site.requests if path == "/feed"] == ["/feed"]
+        site.release()
+        wait_for(lambda: stored(database) >= 19 and len(slow.posts) >= 4, "the rest")
+        wait_for(lambda: runs(database, "gen") == 1, "the daemon's run of gen")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+        slow.stop()
+    assert daemon.returncode == 0
+    assert query(database, "SELECT count(*) FROM articles WHERE source = 'gen'") == [(10,)]
+    titles = [post["title"] for post in slow.posts]
+    assert len(titles) == 4 and len(set(titles)) == 4, titles
 
 
 def descendants(pid: int) -> set[int]:
