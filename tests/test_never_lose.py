@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -211,6 +212,95 @@ def test_a_database_that_refuses_writes_fails_the_run_and_loses_nothing(
     assert [stats.outcome for stats in crawl(config).crawls] == ["ok"]
     assert stored(database) == 4
     assert "ok:" in invoke("status", config=config).stdout
+
+
+@contextmanager
+def held(database: Path, begin: str) -> Iterator[None]:
+    """Another process with a transaction open on ``database`` (``begin``, then until the
+    block ends): a long read, or an exclusive lock."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"conn = sqlite3.connect({str(database)!r}, isolation_level=None)\n"
+            f"conn.execute({begin!r}); conn.execute('SELECT count(*) FROM articles').fetchall()\n"
+            "print('held', flush=True); sys.stdin.readline(); conn.execute('COMMIT')",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("begin", ["BEGIN", "BEGIN EXCLUSIVE"], ids=["reader", "exclusive"])
+def test_a_long_read_or_a_short_exclusive_lock_makes_the_crawl_wait_and_lose_nothing(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite], begin: str
+) -> None:
+    site = site_factory(10)
+    config = one_source(site, tmp_path)
+    database = tmp_path / "newsmon.db"
+    assert invoke("status", config=config).returncode == 0  # creates the schema
+    with held(database, begin):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "crawl"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # every post fetched: the crawl is writing, or waiting to (well within 30 s)
+        wait_for(lambda: site.article_requests() == 10, "every post fetched")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "gen: 11 pages, 10 articles fetched, 10 new, 0 errors" in out, out
+    assert stored(database) == 10
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+
+
+# `newsmon crawl` with the write lock's wait (monitor.store.schema.BUSY_TIMEOUT) cut to 1 s
+SHORT_WAIT_NEWSMON = (
+    "import monitor.store.schema as schema; schema.BUSY_TIMEOUT = 1.0\n"
+    "from monitor.cli import main; main()"
+)
+
+
+def test_a_lock_held_past_the_wait_is_one_line_saying_what_to_do_and_the_next_crawl_recovers(
+    tmp_path: Path, site_factory: Callable[..., GeneratedSite], crawl: Callable
+) -> None:
+    site = site_factory(10)
+    config = one_source(site, tmp_path)
+    database = tmp_path / "newsmon.db"
+    assert invoke("status", config=config).returncode == 0
+    with held(database, "BEGIN EXCLUSIVE"):
+        locked = subprocess.run(
+            [sys.executable, "-c", SHORT_WAIT_NEWSMON, "--config", str(config), "crawl"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert locked.returncode == 2
+    assert locked.stderr.splitlines() == [
+        f"newsmon: error: database {database} is locked by another process (waited 1 s); "
+        "nothing was written: let that process finish (an open sqlite3 shell, a backup) "
+        "and run again"
+    ], locked.stderr
+    assert stored(database) == 0
+    assert query(database, "SELECT count(*) FROM validators") == [(0,)]
+    # the lock gone, the next cycle stores every post
+    (run,) = crawl(config).crawls
+    assert run.outcome == "ok" and run.new_articles == 10, run
+    assert "ok:" in invoke("status", config=config).stdout
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
 
 
 def articles_so_far(database: Path) -> int:
