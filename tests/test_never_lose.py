@@ -9,6 +9,7 @@ subprocess where its output, a signal or a second process is.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -290,9 +291,9 @@ def test_a_lock_held_past_the_wait_is_one_line_saying_what_to_do_and_the_next_cr
         )
     assert locked.returncode == 2
     assert locked.stderr.splitlines() == [
-        f"newsmon: error: database {database} is locked by another process (waited 1 s); "
-        "nothing was written: let that process finish (an open sqlite3 shell, a backup) "
-        "and run again"
+        f"newsmon: error: database {database} is locked by another process (waited 1 s): "
+        "let that process finish (an open sqlite3 shell, a backup) and run again; what was "
+        "not stored is fetched again then"
     ], locked.stderr
     assert stored(database) == 0
     assert query(database, "SELECT count(*) FROM validators") == [(0,)]
@@ -301,6 +302,85 @@ def test_a_lock_held_past_the_wait_is_one_line_saying_what_to_do_and_the_next_cr
     assert run.outcome == "ok" and run.new_articles == 10, run
     assert "ok:" in invoke("status", config=config).stdout
     assert query(database, "PRAGMA integrity_check") == [("ok",)]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A real 16 MiB filesystem (tmpfs) at ``tmp_path/disk``, mounted in a mount namespace
+    of its own so that nothing else on the machine sees it, and the command prefix that
+    runs a program in that namespace."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not (shutil.which("unshare") and shutil.which("nsenter")):
+        pytest.skip("unshare/nsenter (util-linux) are not installed")
+    mount = 'mount -t tmpfs -o size=16m tmpfs "$0" && echo mounted && read done'
+    namespace = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(disk)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert namespace.stdin is not None and namespace.stdout is not None
+    if namespace.stdout.readline() != "mounted\n":
+        namespace.kill()
+        reason = namespace.communicate()[1].strip()
+        pytest.skip(f"cannot mount a filesystem in a private mount namespace here: {reason}")
+    try:
+        yield disk, ["nsenter", f"--mount=/proc/{namespace.pid}/ns/mnt", "--"]
+    finally:
+        namespace.stdin.close()
+        namespace.wait(timeout=30)
+
+
+def test_a_full_disk_mid_crawl_is_one_line_loses_nothing_and_the_next_crawl_catches_up(
+    tmp_path: Path,
+    site_factory: Callable[..., GeneratedSite],
+    small_disk: tuple[Path, list[str]],
+) -> None:
+    disk, inside = small_disk
+    database, filler = disk / "newsmon.db", disk / "filler"
+    site = site_factory(200)
+    config = one_source(site, tmp_path)  # the config outside, the database on the small disk
+    config.write_text(config.read_text().replace(str(tmp_path / "newsmon.db"), str(database)))
+
+    def python(*args: str) -> subprocess.CompletedProcess[str]:
+        """Python in the namespace (SQLite resolves /proc/PID/root to this namespace's /)."""
+        command = [*inside, sys.executable, *args]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    def first(sql: str) -> str:
+        script = (
+            "import sqlite3, sys\n"
+            "print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])"
+        )
+        return python("-c", script, str(database), sql).stdout.strip()
+
+    assert python("-m", "monitor", "--config", str(config), "status").returncode == 0
+    # all but 300 kB taken: a few batches fit, 200 posts do not
+    fill = (
+        "import os, sys; free = os.statvfs(sys.argv[1])\n"
+        "open(sys.argv[2], 'wb').write(b'x' * (free.f_bavail * free.f_frsize - 300_000))"
+    )
+    assert python("-c", fill, str(disk), str(filler)).returncode == 0
+
+    full = python("-m", "monitor", "--config", str(config), "crawl")
+    assert full.returncode == 2
+    assert full.stderr.splitlines() == [
+        f"newsmon: error: the disk holding database {database} is full: free space there "
+        "and run again; what was not stored is fetched again then"
+    ], full.stderr
+    assert first("PRAGMA integrity_check") == "ok"
+    partial = int(first("SELECT count(*) FROM articles"))
+    assert 0 < partial < 200
+    assert first("SELECT count(*) FROM validators") == "0"
+
+    assert python("-c", "import os, sys; os.remove(sys.argv[1])", str(filler)).returncode == 0
+    again = python("-m", "monitor", "--config", str(config), "crawl")
+    assert again.returncode == 0, again.stderr
+    assert f"{200 - partial} new, 0 errors" in again.stdout, again.stdout
+    assert first("SELECT count(*) FROM articles") == "200"
+    assert first("PRAGMA integrity_check") == "ok"
 
 
 def articles_so_far(database: Path) -> int:

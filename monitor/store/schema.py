@@ -418,14 +418,14 @@ def storage_error(path: Path, exc: sqlite3.Error, otherwise: str) -> StorageErro
     message = str(exc)
     if "database is locked" in message:
         return StorageError(
-            f"database {path} is locked by another process (waited {BUSY_TIMEOUT:g} s); "
-            "nothing was written: let that process finish (an open sqlite3 shell, a backup) "
-            "and run again"
+            f"database {path} is locked by another process (waited {BUSY_TIMEOUT:g} s): let "
+            "that process finish (an open sqlite3 shell, a backup) and run again; what was "
+            "not stored is fetched again then"
         )
     if "database or disk is full" in message:
         return StorageError(
-            f"the disk holding database {path} is full; nothing was written: free space "
-            "there and run again"
+            f"the disk holding database {path} is full: free space there and run again; "
+            "what was not stored is fetched again then"
         )
     return StorageError(f"{otherwise}: {message}")
 
