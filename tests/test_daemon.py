@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from monitor.demo.replicas import ReplicaSites
-from tests.conftest import ROOT, Receiver
+from tests.conftest import ROOT, Receiver, newsmon
 
 # generous: the machine may be shared; a deadline only bounds how long a failure takes
 DEADLINE = 120.0
@@ -170,3 +170,40 @@ def test_daemon_skips_a_source_while_a_backfill_holds_it(
         with daemon(config, log) as process:
             wait_for(lambda: runs(database, "kremlin-en") >= 1, "kremlin-en once released")
             assert stop(process) < STOP_BOUND
+
+
+def test_a_daemon_killed_while_a_channel_accepts_an_alert_loses_none_and_repeats_only_that_one(
+    tmp_path: Path,
+) -> None:
+    database, log = tmp_path / "newsmon.db", tmp_path / "daemon.log"
+    slow = Receiver(delay=2)  # the kill lands while the channel is accepting
+    try:
+        with ReplicaSites() as sites:
+            config = daemon_config(sites, tmp_path, slow, every="1h")
+            with daemon(config, log) as process:
+                wait_for(lambda: slow.arrived >= 1, "an alert being accepted")
+                process.kill()
+                process.wait()
+            # the channel accepted it after the sender died: the documented window
+            wait_for(lambda: len(slow.posts) == 1, "the receiver to accept it")
+            (accepted,) = [post["title"] for post in slow.posts]
+            with sqlite3.connect(database) as conn:
+                assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+                # the dead daemon's claim, as it is 15 minutes later when its lease expires
+                claimed = conn.execute(
+                    "UPDATE outbox SET claimed_until = ? WHERE claimed_by IS NOT NULL",
+                    [(datetime.now(UTC) - timedelta(seconds=1)).isoformat()],
+                ).rowcount
+            assert claimed == 1
+            slow.delay = 0
+            again = newsmon("crawl", config=config)
+            assert again.returncode == 0, again.stderr
+            assert "alerts: 4 sent" in again.stdout, again.stdout
+        titles = [post["title"] for post in slow.posts]
+        assert len(set(titles)) == 4, titles  # none lost
+        assert sorted(t for t in titles if titles.count(t) > 1) == [accepted, accepted], titles
+        with sqlite3.connect(database) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert conn.execute("SELECT DISTINCT state FROM outbox").fetchall() == [("sent",)]
+    finally:
+        slow.stop()
