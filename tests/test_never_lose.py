@@ -9,6 +9,7 @@ subprocess where its output, a signal or a second process is.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import sqlite3
@@ -381,6 +382,89 @@ def test_a_full_disk_mid_crawl_is_one_line_loses_nothing_and_the_next_crawl_catc
     assert f"{200 - partial} new, 0 errors" in again.stdout, again.stdout
     assert first("SELECT count(*) FROM articles") == "200"
     assert first("PRAGMA integrity_check") == "ok"
+
+
+def test_a_database_of_the_first_schema_with_alerts_sent_migrates_and_loses_nothing(
+    tmp_path: Path,
+    site_factory: Callable[..., GeneratedSite],
+    crawl: Callable,
+    receiver: Receiver,
+) -> None:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    from monitor.alerts import channel_key
+    from monitor.store.schema import migrations
+
+    database = tmp_path / "newsmon.db"
+    # the schema as the first three migrations left it (articles, events, the outbox),
+    # with what that newsmon wrote: an article, its event, the alert already sent, a run
+    first = Migrations("newsmon")
+    for migration in migrations.functions[:3]:
+        first()(migration)
+    old = Database(database)
+    first.apply(old)
+    url, stamp = "https://wire.example/xi-putin", "2023-03-21T09:00:00+00:00"
+    with old.conn:
+        old.execute(
+            "INSERT INTO articles (id, source, url, canonical_url, title, text, language, "
+            "published, first_seen) VALUES ('a1', 'wire', ?, ?, ?, ?, 'en', ?, ?)",
+            [
+                url,
+                url,
+                "Xi Jinping and Putin meet in Moscow",
+                "The two leaders held talks in the Kremlin on Tuesday about trade and energy.",
+                stamp,
+                stamp,
+            ],
+        )
+        old.execute(
+            "INSERT INTO events (id, topic, participants, kind, first_day, last_day, exact, "
+            "first_article, created_at, updated_at) VALUES (1, 'china-russia-summit', "
+            "'[\"Xi Jinping\", \"Vladimir Putin\"]', 'in-person', '2023-03-21', "
+            "'2023-03-21', 1, 'a1', ?, ?)",
+            [stamp, stamp],
+        )
+        old.execute(
+            "INSERT INTO matches VALUES ('a1', 'china-russia-summit', 1, 0.95, 'in-person', "
+            "'2023-03-21', 1, 0, '[\"Xi Jinping\", \"Putin\"]', NULL, ?)",
+            [stamp],
+        )
+        old.execute("INSERT INTO article_checks VALUES ('a1', 'china-russia-summit')")
+        old.execute(
+            "INSERT INTO outbox (subject, channel, event_id, state, attempts, next_attempt_at, "
+            "created_at, sent_at) VALUES ('event:1', ?, 1, 'sent', 1, ?, ?, ?)",
+            [channel_key(receiver.url), stamp, stamp, stamp],
+        )
+        old.execute(
+            "INSERT INTO crawl_runs (source, started_at, finished_at, pages, articles_fetched, "
+            "new_articles, errors, error_messages) VALUES ('wire', ?, ?, 3, 1, 1, 0, '[]')",
+            [stamp, stamp],
+        )
+    old.close()
+
+    site = site_factory(3)
+    config = config_for(
+        tmp_path,
+        [{"name": "gen", "feeds": [f"{site.base}/feed"], "every": "15m"}],
+        notify={"alerts": [receiver.url], "max_age": 0},
+    )
+    status = invoke("status", config=config)
+    assert status.returncode == 0, status.stderr
+    assert "articles: 1 stored" in status.stdout, status.stdout  # counted by m007
+    applied = query(database, "SELECT name FROM _sqlite_migrations ORDER BY name")
+    assert [name for (name,) in applied] == [f.__name__ for f in migrations.functions]
+    (run,) = crawl(config).crawls
+    assert run.outcome == "ok" and run.new_articles == 3, run
+    assert "articles: 4 stored" in invoke("status", config=config).stdout
+    (event,) = [
+        json.loads(line) for line in invoke("events", "--json", config=config).stdout.splitlines()
+    ]
+    assert event["participants"] == ["Xi Jinping", "Vladimir Putin"], event
+    assert "Xi Jinping and Putin meet" in invoke("search", "Kremlin", config=config).stdout
+    assert receiver.posts == []  # the alert sent before the upgrade is not sent again
+    assert query(database, "SELECT outcome FROM crawl_runs WHERE source = 'wire'") == [("ok",)]
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
 
 
 def articles_so_far(database: Path) -> int:
