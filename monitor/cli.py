@@ -232,6 +232,8 @@ def crawl(obj: _Context, sources: tuple[str, ...]) -> None:
         sys.exit(130)
     for warning in obj.config.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for reason in report.skipped:
+        click.echo(f"skipped: {reason}; it stores what it finds")
     for stats in report.crawls:
         line = (
             f"{stats.source}: {stats.pages} pages, {stats.articles_fetched} articles fetched, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from monitor.alerts import Channel, DeliveryReport, deliver_due, load_channels
 from monitor.config import Config, Source
 from monitor.digest import Digest, DigestData, last_complete_week, parse_week, render_digest
-from monitor.errors import Interrupted, StorageError
+from monitor.errors import Interrupted, SourceBusy, StorageError
 from monitor.events import Policy, decide, lsh_bands, meeting_day
 from monitor.health import QUIET_HISTORY, notices, quiet_since
 from monitor.models import CrawlStats, Match, StoredArticle
@@ -281,6 +281,7 @@ class CycleReport:
     crawls: list[CrawlStats]
     matching: MatchReport
     delivery: DeliveryReport
+    skipped: tuple[str, ...] = ()  # sources another process was crawling: why, one each
 
 
 def match_and_queue(
@@ -331,17 +332,38 @@ def crawl_cycle(config: Config, names: Sequence[str] = (), tick: Tick | None = N
 
     Interrupted (SIGINT/SIGTERM), the crawl records what it did and ``Interrupted``
     is raised before matching.
+
+    A source that the daemon or a backfill is crawling right now is skipped (said in
+    ``skipped``): that process stores what it finds, and the site is not asked twice.
     """
+    from monitor.locks import source_lock
+
     sources = [config.source(name) for name in names] if names else list(config.sources)
     channels, _ = all_channels(config)
     storage = Storage(config.database)
     try:
         keys = [channel.key for channel in channels]
-        runner = crawler_runner(config, tick)
-        crawls = run_once(
-            lambda: crawl_sources(config, sources, storage, runner, notify=keys), runner.stop
-        )
-        return after_crawl(storage, config, crawls)
+        with ExitStack() as locks:
+            free, skipped = [], []
+            for source in sources:
+                try:
+                    locks.enter_context(source_lock(config.database, source.name, "newsmon crawl"))
+                except SourceBusy as exc:
+                    skipped.append(str(exc))
+                    continue
+                free.append(source)
+            runner = crawler_runner(config, tick)
+
+            async def crawl() -> list[CrawlStats]:
+                try:
+                    return await crawl_sources(config, free, storage, runner, notify=keys)
+                finally:
+                    # its extraction workers, stopped here and not by the interpreter's
+                    # exit, which tracebacks when an error ends the command meanwhile
+                    await runner.close()
+
+            crawls = run_once(crawl, runner.stop)
+        return replace(after_crawl(storage, config, crawls), skipped=tuple(skipped))
     finally:
         storage.close()
 

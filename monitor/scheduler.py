@@ -276,7 +276,8 @@ def run_daemon(config: Config, metrics_at: tuple[str, int] | None = None) -> Non
 def daemon_lock(database: Path) -> Iterator[None]:
     """Hold ``<database>.lock`` for the daemon's life: a second daemon on one database
     would crawl and match everything twice. (``newsmon crawl`` beside a daemon is safe:
-    it takes no such lock, and the outbox and matching are claimed row by row.)"""
+    it takes no such lock but each source's, skipping one the daemon is crawling, and the
+    outbox and matching are claimed row by row.)"""
     with exclusive(
         database.with_name(database.name + ".lock"),
         f"pid {os.getpid()}",

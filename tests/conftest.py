@@ -173,7 +173,8 @@ def write_config(sites: ReplicaSites, directory: Path, **extra: object) -> Path:
 
 class Receiver:
     """A local webhook: records JSON posts (and their headers); answers 500 to the first
-    ``failures`` of them; accepts only after ``delay`` seconds (a slow receiver)."""
+    ``failures`` of them; accepts only after ``delay`` seconds (a slow receiver), counting
+    in ``arrived`` the posts it has read and not yet answered or answered."""
 
     def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
         import json
@@ -183,6 +184,7 @@ class Receiver:
 
         self.failures = failures
         self.delay = delay
+        self.arrived = 0
         self.posts: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
@@ -192,6 +194,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.arrived += 1
                 if receiver.delay:
                     time.sleep(receiver.delay)  # the receiver is slow, not the test
                 with receiver.lock:

@@ -414,6 +414,30 @@ def m009_fetch_failure_span(db: Database) -> None:
     db.execute("UPDATE fetch_failures SET first_failed_at = last_attempt_at")
 
 
+# How long a write waits for another process's write lock (seconds) before it fails: read
+# when a connection opens, so a test may shorten it in its own process.
+BUSY_TIMEOUT = 30.0
+
+
+def storage_error(path: Path, exc: sqlite3.Error, otherwise: str) -> StorageError:
+    """SQLite's error on the database at ``path`` as a sentence that says what to do: its
+    own words ("database is locked", "database or disk is full") do not. Other errors are
+    ``otherwise: <SQLite's words>``."""
+    message = str(exc)
+    if "database is locked" in message:
+        return StorageError(
+            f"database {path} is locked by another process (waited {BUSY_TIMEOUT:g} s): let "
+            "that process finish (an open sqlite3 shell, a backup) and run again; what was "
+            "not stored is fetched again then"
+        )
+    if "database or disk is full" in message:
+        return StorageError(
+            f"the disk holding database {path} is full: free space there and run again; "
+            "what was not stored is fetched again then"
+        )
+    return StorageError(f"{otherwise}: {message}")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -434,8 +458,8 @@ class Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves.
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             self.db = LazyDatabase(conn)
@@ -443,7 +467,9 @@ class Connection:
             if migrations.pending(self.db):
                 with self.write():
                     migrations.apply(self.db)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc, f"cannot open database {self.path}") from exc
+        except OSError as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
     @classmethod
@@ -481,5 +507,5 @@ class Connection:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"database {self.path.name}: {exc}") from exc
+                raise storage_error(self.path, exc, f"database {self.path.name}") from exc
             raise
