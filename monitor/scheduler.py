@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.alerts import load_channels
 from monitor.config import Config, Source
 from monitor.digest import last_complete_week
-from monitor.errors import SourceBusy, StartError
+from monitor.errors import SourceBusy, StartError, StorageError
 from monitor.health import next_run, span
 from monitor.locks import exclusive, source_lock
 from monitor.models import CrawlStats
@@ -141,8 +141,11 @@ class Daemon:
             await job(*args)
         except asyncio.CancelledError:
             raise
+        except StorageError as exc:
+            # locked past the wait, or the disk full: its sentence says what to do
+            logger.error("job %s failed: %s; the daemon carries on", _name(job), exc)
         except Exception:
-            logger.exception("job %s failed; the daemon carries on", getattr(job, "__name__", job))
+            logger.exception("job %s failed; the daemon carries on", _name(job))
         finally:
             if task is not None:
                 self.tasks.discard(task)
@@ -270,6 +273,10 @@ def run_daemon(config: Config, metrics_at: tuple[str, int] | None = None) -> Non
                 server.shutdown()
         if failed:
             raise StartError(f"the daemon could not start: {failed[0]}")
+
+
+def _name(job: Any) -> str:
+    return getattr(job, "__name__", str(job))
 
 
 @contextmanager

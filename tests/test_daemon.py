@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from monitor.demo.replicas import ReplicaSites
-from tests.conftest import ROOT, Receiver, newsmon
+from tests.conftest import ROOT, Receiver, invoke, newsmon
 
 # generous: the machine may be shared; a deadline only bounds how long a failure takes
 DEADLINE = 120.0
@@ -237,3 +237,27 @@ def test_a_daemon_killed_while_a_channel_accepts_an_alert_loses_none_and_repeats
         assert accepted in titles
     finally:
         slow.stop()
+
+
+def test_a_database_refusing_writes_is_one_log_line_and_the_daemon_carries_on(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    database, log = tmp_path / "newsmon.db", tmp_path / "daemon.log"
+    with ReplicaSites() as sites:
+        config = daemon_config(sites, tmp_path, receiver, every="2s")
+        assert invoke("status", config=config).returncode == 0  # creates the schema
+        # a real SQLite error on filing any event, as a full disk gives
+        with sqlite3.connect(database) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        with daemon(config, log) as process:
+            wait_for(lambda: "is full: free space there" in log.read_text(), "the full disk")
+            with sqlite3.connect(database) as conn:
+                conn.execute("DROP TRIGGER refuse")  # space freed
+            wait_for(lambda: len(receiver.posts) == 4, "the four meetings, alerted")
+            assert stop(process) < STOP_BOUND
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert "failed: the disk holding database" in text and "the daemon carries on" in text
