@@ -7,6 +7,7 @@ feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -198,6 +199,28 @@ def _sort_date(link: Link) -> datetime:
     )
 
 
+def _read(
+    kind: str, response: Response, guess: bool
+) -> tuple[list[Link], tuple[str, ...], str | None]:
+    """An entry point's article links, child sitemaps, and what broke it part-way; raises
+    FetchError when nothing in it can be read. ``guess``: a listing without ``follow``
+    keeps only the links that look like articles."""
+    if not response.body.strip():
+        # a 200 with nothing in it parses as an empty feed or listing: no error
+        raise FetchError("empty response")
+    if kind == "feed":
+        return list(parse_feed(response.body, response.url)), (), None
+    if kind == "sitemap":
+        sitemap = parse_sitemap(response.body, response.url)
+        return list(sitemap.links), tuple(sitemap.children), sitemap.broken
+    if not isinstance(response, TextResponse):
+        raise FetchError("listing page is not text")
+    links = parse_listing(response.text, response.url)
+    if guess:
+        links = [link for link in links if looks_like_article(link.url, response.url)]
+    return list(links), (), None
+
+
 class SourceSpider(scrapy.Spider):
     """Crawls one configured source."""
 
@@ -278,37 +301,29 @@ class SourceSpider(scrapy.Spider):
             priority=10,
         )
 
-    def parse_entry(self, response: Response, kind: str, entry: str) -> Iterator[scrapy.Request]:
+    async def parse_entry(
+        self, response: Response, kind: str, entry: str
+    ) -> AsyncIterator[scrapy.Request]:
         self.report.pages += 1
         self.forbidden = 0
         self.report.entry_points_ok += 1
         if response.status == 304:
             self.logger.debug("%s unchanged", response.url)
             return
-        broken = None
         try:
-            if not response.body.strip():
-                # a 200 with nothing in it parses as an empty feed or listing: no error
-                raise FetchError("empty response")
-            if kind == "feed":
-                links: Iterable[Link] = parse_feed(response.body, response.url)
-            elif kind == "sitemap":
-                sitemap = parse_sitemap(response.body, response.url)
-                for child in sitemap.children:
-                    if on_hosts(child, self.hosts):
-                        yield self._entry_request(child, "sitemap")
-                links = sitemap.links
-                broken = sitemap.broken
-            else:
-                if not isinstance(response, TextResponse):
-                    raise FetchError("listing page is not text")
-                links = parse_listing(response.text, response.url)
-                if self.follow is None:
-                    links = [link for link in links if looks_like_article(link.url, response.url)]
+            # A feed or sitemap of 50,000 entries takes seconds to parse: in a thread, so
+            # that the reactor goes on with every other source's downloads and timeouts
+            # (on it, another source's request timed out meanwhile).
+            links, children, broken = await asyncio.to_thread(
+                _read, kind, response, guess=self.follow is None
+            )
         except FetchError as exc:
             self.report.entry_points_ok -= 1
             self._error(f"{kind} {response.url}: {exc}")
             return
+        for child in children:
+            if on_hosts(child, self.hosts):
+                yield self._entry_request(child, "sitemap")
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
         if broken:
@@ -321,7 +336,8 @@ class SourceSpider(scrapy.Spider):
                 last_modified.decode("latin-1") if last_modified else None,
             )
         # follow applies to listings and sitemaps; a feed lists articles only.
-        yield from self._article_requests(links, follow=kind != "feed", entry=entry)
+        for request in self._article_requests(links, follow=kind != "feed", entry=entry):
+            yield request
 
     def entry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,12 +35,14 @@ class Site:
 
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.slow: dict[str, float] = {}  # path: seconds before it is answered
         self.requests: list[str] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 site.requests.append(self.path)
+                time.sleep(site.slow.get(self.path, 0))
                 status, headers, body = site.pages.get(self.path, (404, {}, b"not found"))
                 self.send_response(status)
                 for key, value in headers.items():
