@@ -385,8 +385,6 @@ def test_a_feed_of_50k_items_is_fetched_a_bounded_batch_a_cycle_oldest_first(
         beside.stop()
     first = runs[0].stdout
     assert "beside: 21 pages, 20 articles fetched, 20 new, 0 errors" in first, first
-        0
-    ].stdout
     for run in runs:
         assert run.returncode == 0, run.stderr
         assert "big: 21 pages, 20 articles fetched, 20 new, 0 errors" in run.stdout, run.stdout
