@@ -368,7 +368,9 @@ def status(obj: _Context) -> None:
                 if quiet is not None:
                     result += f"; POSSIBLY BROKEN: no new article since {quiet:%Y-%m-%d %H:%M}"
             due, retry = next_run(state, source.every, now)
-            if not retry and state.last_success_at is None:
+            if due > now and due == state.not_before:
+                when = f"in {span(due - now)} (the site asked to wait)"
+            elif not retry and state.last_success_at is None:
                 when = "now"
             elif due <= now:
                 when = "now (overdue)"

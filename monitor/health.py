@@ -104,10 +104,12 @@ def span(delta: timedelta) -> str:
 
 
 def next_run(state: SourceState, every: timedelta, now: datetime) -> tuple[datetime, bool]:
-    """When a source is due (now, if overdue or never crawled), and whether that is a
-    retry: a failing source is tried again an interval after its last try."""
+    """When a source is due (now, if overdue or never crawled; never before the time the
+    site asked for), and whether that is a retry: a failing source is tried again an
+    interval after its last try."""
+    asked = state.not_before or now
     if state.consecutive_failures and state.last_run_at:
-        return max(now, state.last_run_at + every), True
+        return max(now, asked, state.last_run_at + every), True
     if state.last_success_at:
-        return max(now, state.last_success_at + every), False
-    return now, False
+        return max(now, asked, state.last_success_at + every), False
+    return max(now, asked), False

@@ -246,6 +246,7 @@ class SourceState:
     articles: int
     events: int
     last_run: CrawlStats | None
+    not_before: datetime | None = None  # the site asked not to be asked before (Retry-After)
 
 
 @dataclass(frozen=True)

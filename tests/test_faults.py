@@ -633,7 +633,9 @@ def test_a_503_with_retry_after_is_not_asked_again_before_then(
             assert stop(process) < 15
     finally:
         site.stop()
-    assert "busy" in shown and "HTTP 503: the site asks to be asked later; not asked" in shown
+    result, schedule = shown.split("\n  busy ", 1)[1].split("\n")[:2]  # its two lines
+    assert "HTTP 503: the site asks to be asked later; not asked" in result, shown
+    assert "next run in " in schedule and "(the site asked to wait)" in schedule, shown
     # asked twice: not retried at once, and not again before the ten seconds asked for,
     # while the other source kept its interval of one second
     assert site.requests.count("/busy") == 2

@@ -75,6 +75,13 @@ def test_when_a_source_is_due() -> None:
         last_run_at=START, last_success_at=START - timedelta(days=1), consecutive_failures=2
     )
     assert next_run(failing, EVERY, START) == (START + EVERY, True)
+    # the site asked for a wait (Retry-After) past the interval: not before then, even
+    # for a daemon started meanwhile; a wait already over changes nothing
+    asked = START + timedelta(hours=2)
+    waiting = state(last_run_at=START, last_success_at=START, not_before=asked)
+    assert next_run(waiting, EVERY, START + timedelta(minutes=5)) == (asked, False)
+    over = state(last_run_at=START, last_success_at=START, not_before=START)
+    assert next_run(over, EVERY, START + timedelta(minutes=5)) == (START + EVERY, False)
 
 
 def test_a_crawl_stopped_by_sigterm_queues_no_failing_notice(tmp_path: Path) -> None:

@@ -123,6 +123,10 @@ class RunStore(Connection):
                            consecutive_failures = 0, last_error = excluded.last_error""",
                     [stats.source, iso(stats.finished_at), iso(stats.finished_at), last_error],
                 )
+            self.db.execute(
+                "UPDATE source_state SET not_before = ? WHERE source = ?",
+                [iso(stats.not_before), stats.source],
+            )
         return before[0] if before else 0
 
     def last_successes(self) -> dict[str, datetime]:
@@ -161,6 +165,7 @@ class RunStore(Connection):
             articles=articles,
             events=events,
             last_run=_run(runs[0]) if runs else None,
+            not_before=parse(state.get("not_before")),
         )
 
     def productive_runs(self, source: str, since: datetime) -> tuple[list[datetime], int]:

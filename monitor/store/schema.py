@@ -414,6 +414,13 @@ def m009_fetch_failure_span(db: Database) -> None:
     db.execute("UPDATE fetch_failures SET first_failed_at = last_attempt_at")
 
 
+@migrations()
+def m010_not_before(db: Database) -> None:
+    # When a site last asked not to be asked again before (Retry-After): a restarted
+    # daemon, and `status`, know it too.
+    db.execute("ALTER TABLE source_state ADD COLUMN not_before TEXT")
+
+
 # How long a write waits for another process's write lock (seconds) before it fails: read
 # when a connection opens, so a test may shorten it in its own process.
 BUSY_TIMEOUT = 30.0
