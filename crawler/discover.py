@@ -98,7 +98,10 @@ def _not_a_feed(body: bytes, parsed: feedparser.FeedParserDict) -> str:
 def parse_feed(body: bytes, base_url: str) -> list[Link]:
     """Article links of an RSS or Atom feed. Raises FetchError if it is not a feed at all."""
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    if parsed.bozo and not parsed.entries:
+    # feedparser flags any feed it is not given a Content-Type for: an RSS or Atom
+    # document with no items yet (a quiet or new feed) is a feed, not an error
+    benign = isinstance(parsed.get("bozo_exception"), feedparser.NonXMLContentType)
+    if parsed.bozo and not parsed.entries and not (benign and parsed.version):
         raise FetchError(f"not a readable feed: {_not_a_feed(body, parsed)}")
     links = []
     for entry in parsed.entries:

@@ -8,10 +8,12 @@ feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from gzip import BadGzipFile
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -169,6 +171,9 @@ def _describe(failure: Failure) -> str:
             return words
     if isinstance(value, DownloadTimeoutError):
         return f"timed out: {failure.getErrorMessage()}"
+    if isinstance(value, (BadGzipFile, zlib.error)) or type(value).__module__ == "brotli":
+        # raised by Scrapy's decompression of a Content-Encoding the body does not have
+        return f"the answer is not compressed as its Content-Encoding says ({value})"
     message = failure.getErrorMessage()
     if message == "max redirections reached":
         return "too many redirects (a redirect loop, or a chain longer than the limit)"

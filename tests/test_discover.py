@@ -73,6 +73,20 @@ def test_an_html_page_or_plain_text_is_not_a_feed_and_says_what_it_is() -> None:
         parse_feed(b"Service unavailable, try later", "http://x/feed")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>',
+    ],
+)
+def test_a_feed_with_no_items_yet_is_an_empty_feed_not_an_error(body: bytes) -> None:
+    # it was "broken XML (no Content-type specified)": a quiet source showed as failing
+    assert parse_feed(body, "http://x/feed") == []
+    with pytest.raises(FetchError, match="broken XML"):
+        parse_feed(body[: body.index(b"</title>") + 4], "http://x/feed")
+
+
 def test_news_sitemap_keeps_google_news_date_and_title() -> None:
     sitemap = parse_sitemap(NEWS_SITEMAP, "https://example.com/sitemap.xml")
     first, second = sitemap.links

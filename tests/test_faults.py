@@ -412,6 +412,19 @@ class Resetting(Stalling):
         connection.close()
 
 
+class Raw(Stalling):
+    """Answers each connection with the same bytes, whatever was asked, and closes it."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        super().__init__()
+
+    def _accepted(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            connection.sendall(self.answer)
+
+
 def entity_feed(base: str, doctype: str, title: str) -> bytes:
     return (
         f'<?xml version="1.0"?><!DOCTYPE rss [{doctype}]><rss version="2.0"><channel>'
@@ -427,6 +440,8 @@ LAUGHS = '<!ENTITY a "aaaaaaaaaa">' + "".join(
 
 def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
     site, resetting = Site(), Resetting()
+    cut_off = Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n<rss><channel>")
+    not_http = Raw(b"\x00\x01 not an HTTP answer\r\n\r\n")
     secret = tmp_path / "secret.txt"
     secret.write_text("a9f3-local-file-contents-7c21")
     try:
@@ -446,6 +461,11 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
         site.page("/laughs", entity_feed(site.base, LAUGHS, "&j;"), "application/rss+xml")
         # 256 MiB of whitespace as a gzip Content-Encoding: Scrapy decompresses it
         bomb = gzipped(b"<rss>", b" " * (1 << 20), b"</rss>", repeat=256)
+        site.pages["/not-gzip"] = (
+            200,
+            {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+            b"<rss>plain, not gzip</rss>",
+        )
         site.pages["/bomb"] = (
             200,
             {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
@@ -460,6 +480,9 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
             "empty": f"{site.base}/empty",
             "reset": f"{resetting.base}/feed",
             "gzip-bomb": f"{site.base}/bomb",
+            "not-gzip": f"{site.base}/not-gzip",
+            "cut-off": f"{cut_off.base}/feed",
+            "not-http": f"{not_http.base}/feed",
         }
         config = config_for(
             tmp_path,
@@ -476,6 +499,8 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
     finally:
         site.stop()
         resetting.stop()
+        cut_off.stop()
+        not_http.stop()
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert int(run.stdout.rsplit("peak-rss-mb", 1)[1]) < 300, run.stdout
@@ -489,6 +514,9 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
         "empty": "empty response",
         "reset": "the connection was reset or closed before the server answered",
         "gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression",
+        "not-gzip": "the answer is not compressed as its Content-Encoding says (Not a gzip",
+        "cut-off": "the answer was cut off before its end",
+        "not-http": "the connection was reset or closed before the server answered",
     }
     week = datetime.now(UTC).strftime("%G-W%V")
     invoke("digest", "--week", week, "--out", str(tmp_path / "digest.txt"), config=config)
