@@ -8,6 +8,7 @@ feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
 from __future__ import annotations
 
 import asyncio
+import re
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import scrapy
 from scrapy.exceptions import (
     CannotResolveHostError,
     CloseSpider,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
@@ -157,6 +159,9 @@ _NETWORK: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+_TOO_LARGE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
+
+
 def _describe(failure: Failure) -> str:
     value = failure.value
     if isinstance(value, HttpError):
@@ -171,6 +176,10 @@ def _describe(failure: Failure) -> str:
             return words
     if isinstance(value, DownloadTimeoutError):
         return f"timed out: {failure.getErrorMessage()}"
+    too_large = _TOO_LARGE.search(failure.getErrorMessage())
+    if isinstance(value, DownloadCancelledError) and too_large:
+        size, limit = int(too_large[1]), int(too_large[2])
+        return f"larger than crawl.max_page_size: {size:,} bytes, the limit {limit:,}"
     if isinstance(value, (BadGzipFile, zlib.error)) or type(value).__module__ == "brotli":
         # raised by Scrapy's decompression of a Content-Encoding the body does not have
         return f"the answer is not compressed as its Content-Encoding says ({value})"
@@ -395,6 +404,9 @@ class SourceSpider(scrapy.Spider):
                 errback=self.article_failed,
                 headers=self._headers(link.url),
                 cb_kwargs={"canonical": canonical, "hints": link.hints},
+                # deduplicated above by article; Scrapy's filter would drop a redirect
+                # back to the same URL without a word, instead of the redirect limit's error
+                dont_filter=True,
             )
 
     def parse_article(self, response: Response, canonical: str, hints: Hints) -> Iterator[Page]:
