@@ -337,7 +337,7 @@ def status(obj: _Context) -> None:
     """Sources, their last crawl and result, next runs, and counts."""
     from monitor.health import QUIET_HISTORY, next_run, quiet_since, span
     from monitor.locks import lock_holder
-    from monitor.store import Storage
+    from monitor.store import RETRY_FOR, Storage
 
     config = obj.config
     now = datetime.now(UTC)
@@ -345,6 +345,7 @@ def status(obj: _Context) -> None:
         click.echo(f"database: {config.database}")
         for warning in config.warnings:
             click.echo(f"warning: {warning}")
+        failures = storage.fetch_failures()
         for source in config.sources:
             state = storage.source_state(source.name)
             if state.last_run is None:
@@ -379,9 +380,13 @@ def status(obj: _Context) -> None:
             holder = lock_holder(config.database, source.name)
             if holder:
                 result += f"; BUSY: being crawled by {holder}"
+            waiting, given_up = failures.get(source.name, (0, 0))
+            retries = f", {waiting} to fetch again" if waiting else ""
+            if given_up:
+                retries += f", {given_up} GIVEN UP (their fetch failed for {span(RETRY_FOR)})"
             click.echo(
                 f"  {source.name:<16} last run {_ago(state.last_run_at, now):<14} {result}\n"
-                f"  {'':<16} {state.articles} articles in {state.events} events, "
+                f"  {'':<16} {state.articles} articles in {state.events} events{retries}, "
                 f"every {span(source.every)}, next run {when}"
             )
         counts = storage.counts()

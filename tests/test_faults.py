@@ -625,6 +625,8 @@ def test_a_site_refusing_its_articles_is_not_asked_again_this_cycle(
     (stats,) = refused.crawls
     assert stats.outcome == "interrupted"  # the feed was read: the rest next time
     assert said in line, line
+    # the refused articles are kept, and status says so
+    assert re.search(r"0 articles in 0 events, \d+ to fetch again, every", line), line
     assert again.crawls[0].outcome == "ok"
     assert again.crawls[0].articles_fetched == len(paths)
 

@@ -179,12 +179,14 @@ def test_failed_fetch_is_retried_then_given_up(storage: Storage) -> None:
     # an outage of hours (an hour of 403s at a 15-minute interval): tried again hourly
     failed(first=timedelta(hours=5), last=timedelta(minutes=61))
     assert storage.retry_urls("s") == ["http://a/5"]
+    assert storage.fetch_failures() == {"s": (1, 0)}  # status: "1 to fetch again"
     assert key not in storage.known_ids([key])
     failed(first=timedelta(hours=5), last=timedelta(minutes=20))
     assert storage.retry_urls("s") == [] and key in storage.known_ids([key])
     # failing for longer than RETRY_FOR: given up
     failed(first=RETRY_FOR + timedelta(minutes=1), last=timedelta(hours=2))
     assert storage.retry_urls("s") == [] and key in storage.known_ids([key])
+    assert storage.fetch_failures() == {"s": (0, 1)}  # status: "1 GIVEN UP"
 
 
 def test_unextractable_page_is_recorded_with_its_reason(storage: Storage) -> None:

@@ -314,6 +314,19 @@ class ArticleStore(Connection):
             "fetch_failures": failures,
         }
 
+    def fetch_failures(self) -> dict[str, tuple[int, int]]:
+        """Per source, its articles whose fetch failed and are not stored: (still to be
+        tried again, given up on after RETRY_FOR)."""
+        rows = self.db.execute(
+            "SELECT source, count(*) - sum(given_up), sum(given_up) FROM ("
+            "  SELECT source, attempts >= ?"
+            "    AND coalesce(first_failed_at, last_attempt_at) <= ? AS given_up"
+            "  FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
+            ") GROUP BY source",
+            [MAX_FETCH_ATTEMPTS, self._due()[0]],
+        )
+        return {source: (waiting, given_up) for source, waiting, given_up in rows}
+
     def unchecked_articles(self, topic: str) -> list[StoredArticle]:
         """Articles with text not yet judged for a topic, in the order they were found."""
         rows = self.db.query(
