@@ -160,6 +160,7 @@ _NETWORK: tuple[tuple[type[BaseException], str], ...] = (
 
 
 _TOO_LARGE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
+_INFLATED = re.compile(r"\((\d+) B compressed, .*exceeded DOWNLOAD_MAXSIZE \((\d+) B\)")
 
 
 def _describe(failure: Failure) -> str:
@@ -184,6 +185,13 @@ def _describe(failure: Failure) -> str:
         # raised by Scrapy's decompression of a Content-Encoding the body does not have
         return f"the answer is not compressed as its Content-Encoding says ({value})"
     message = failure.getErrorMessage()
+    inflated = _INFLATED.search(message)
+    if isinstance(value, IgnoreRequest) and inflated:
+        compressed, limit = int(inflated[1]), int(inflated[2])
+        return (
+            f"larger than crawl.max_page_size once decompressed: past {limit:,} bytes "
+            f"from {compressed:,} compressed (a compression bomb?); not read further"
+        )
     if message == "max redirections reached":
         return "too many redirects (a redirect loop, or a chain longer than the limit)"
     if isinstance(value, IgnoreRequest):

@@ -415,5 +415,7 @@ def test_articles_that_redirect_off_host_or_inflate_past_the_limit_are_errors(
     # Scrapy's duplicate filter dropped the redirect to itself without a word
     assert failures["/news/5"].startswith("too many redirects (a redirect loop")
     assert "off the source's hosts, to http://169.254.169.254/latest" in failures["/news/2"]
-    assert "exceeded DOWNLOAD_MAXSIZE (1000000 B) during decompression" in failures["/news/3"]
+    assert failures["/news/3"].startswith(
+        "larger than crawl.max_page_size once decompressed: past 1,000,000 bytes from "
+    ), failures["/news/3"]
     assert "ok: 2 pages, 1 new, 3 errors (first: article " in status, status

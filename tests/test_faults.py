@@ -513,7 +513,7 @@ def test_each_fault_is_a_clear_error_of_its_own_source(tmp_path: Path) -> None:
         "redirects": "too many redirects",
         "empty": "empty response",
         "reset": "the connection was reset or closed before the server answered",
-        "gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression",
+        "gzip-bomb": "larger than crawl.max_page_size once decompressed: past 16,777,216 bytes",
         "not-gzip": "the answer is not compressed as its Content-Encoding says (Not a gzip",
         "cut-off": "the answer was cut off before its end",
         "not-http": "the connection was reset or closed before the server answered",
