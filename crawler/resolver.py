@@ -25,8 +25,8 @@ from zope.interface import implementer, provider
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _EXPLICIT = ("localhost", "localhost.")
 
-# host name → why its last resolution was refused (read by the spider for its message)
-refused: dict[str, str] = {}
+# host name → why its last resolution was refused (read by crawler.failures for its message)
+refusals: dict[str, str] = {}
 
 
 def non_public(address: str) -> bool:
@@ -68,12 +68,12 @@ class _Checked:
     def resolutionComplete(self) -> None:
         inside = [a.host for a in self.addresses if non_public(a.host)]  # type: ignore[attr-defined]
         if inside:
-            refused[self.name] = (
+            refusals[self.name] = (
                 f"{self.name} resolves to {inside[0]}, not a public address: not fetched "
                 "(write the address itself in the config to crawl it)"
             )
         else:
-            refused.pop(self.name, None)
+            refusals.pop(self.name, None)
             for address in self.addresses:
                 self.receiver.addressResolved(address)
         self.receiver.resolutionComplete()

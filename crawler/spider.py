@@ -2,49 +2,36 @@
 
 It turns responses into requests and ``Page`` items and nothing more: parsing of
 feeds, sitemaps and listings lives in ``crawler.discover``, URL rules in
-``crawler.urls``, and what happens to a page in ``crawler.pipelines``.
+``crawler.urls``, what a failed request means in ``crawler.failures``, and what happens
+to a page in ``crawler.pipelines``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from gzip import BadGzipFile
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import (
-    CannotResolveHostError,
     CloseSpider,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
 )
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet import error
 from twisted.python.failure import Failure
 from w3lib.http import basic_auth_header
 
-from crawler import resolver
 from crawler.discover import Link, parse_feed, parse_listing, parse_sitemap
 from crawler.extraction import ExtractionPool
+from crawler.failures import describe, forbidden_by_robots, refused, retry_after
 from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_article, on_hosts
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.extract import believed
 from monitor.models import CrawlStats, Hints, Page, article_id
-from monitor.sites import refusal
 from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
@@ -113,101 +100,6 @@ class CrawlReport:
             outcome=self.outcome,
             not_before=self.not_before,
         )
-
-
-def retry_after(response: Response, now: datetime) -> datetime | None:
-    """When a 429 or 503 asks to be asked again (Retry-After: seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After")
-    if response.status not in (429, 503) or not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return now + timedelta(seconds=int(text))
-    try:
-        return _aware(parsedate_to_datetime(text))
-    except (TypeError, ValueError):
-        return None
-
-
-def _refused(failure: Failure) -> str | None:
-    """What an HTTP error that means "not now" is to be reported as: the site's own word
-    (Kremlin's 403), a 429, or a 503 that says when to come back."""
-    if not isinstance(failure.value, HttpError):
-        return None
-    response = failure.value.response
-    own = refusal(response.url, response.status)
-    if own:
-        return own
-    if response.status == 429 or response.headers.get("Retry-After"):
-        return f"HTTP {response.status}: the site asks to be asked later"
-    return None
-
-
-# What a network failure means, in words (Scrapy's own text of a reset connection is the
-# repr of a list of Twisted failures). Scrapy's own types first, then Twisted's, the
-# refusal before the ConnectError it is a kind of.
-_CLOSED = "the connection was reset or closed before the server answered"
-_NETWORK: tuple[tuple[type[BaseException], str], ...] = (
-    (DownloadConnectionRefusedError, "connection refused: nothing answers at that address"),
-    (CannotResolveHostError, "host name not found (DNS)"),
-    (DownloadFailedError, _CLOSED),
-    (ResponseDataLossError, "the answer was cut off before its end"),
-    (error.ConnectionRefusedError, "connection refused: nothing answers at that address"),
-    (error.DNSLookupError, "host name not found (DNS)"),
-    (error.ConnectError, _CLOSED),
-    (error.ConnectionLost, _CLOSED),
-)
-
-
-_TOO_LARGE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
-_INFLATED = re.compile(r"\((\d+) B compressed, .*exceeded DOWNLOAD_MAXSIZE \((\d+) B\)")
-
-
-def _describe(failure: Failure) -> str:
-    value = failure.value
-    if isinstance(value, HttpError):
-        return _refused(failure) or f"HTTP {value.response.status}"
-    request = getattr(failure, "request", None)
-    if request is not None and isinstance(value, (CannotResolveHostError, error.DNSLookupError)):
-        guarded = resolver.refused.get(urlparse_cached(request).hostname or "")
-        if guarded:
-            return guarded
-    for kind, words in _NETWORK:
-        if isinstance(value, kind):
-            return words
-    if isinstance(value, DownloadTimeoutError):
-        return f"timed out: {failure.getErrorMessage()}"
-    too_large = _TOO_LARGE.search(failure.getErrorMessage())
-    if isinstance(value, DownloadCancelledError) and too_large:
-        size, limit = int(too_large[1]), int(too_large[2])
-        return f"larger than crawl.max_page_size: {size:,} bytes, the limit {limit:,}"
-    if isinstance(value, (BadGzipFile, zlib.error)) or type(value).__module__ == "brotli":
-        # raised by Scrapy's decompression of a Content-Encoding the body does not have
-        return f"the answer is not compressed as its Content-Encoding says ({value})"
-    message = failure.getErrorMessage()
-    inflated = _INFLATED.search(message)
-    if isinstance(value, IgnoreRequest) and inflated:
-        compressed, limit = int(inflated[1]), int(inflated[2])
-        return (
-            f"larger than crawl.max_page_size once decompressed: past {limit:,} bytes "
-            f"from {compressed:,} compressed (a compression bomb?); not read further"
-        )
-    if message == "max redirections reached":
-        return "too many redirects (a redirect loop, or a chain longer than the limit)"
-    if isinstance(value, IgnoreRequest):
-        return message
-    return f"{failure.type.__name__ if failure.type else 'error'}: {message}"
-
-
-def _forbidden_by_robots(failure: Failure) -> bool:
-    """Every other ignored article is an error the user must see: the host fence meets an
-    article only when it redirects off the source's hosts (links off them are never
-    requested), and Scrapy ignores a response that decompresses past the size limit."""
-    return (
-        bool(failure.check(IgnoreRequest))
-        and not failure.check(HttpError)
-        and ("robots.txt" in failure.getErrorMessage())
-    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -363,7 +255,7 @@ class SourceSpider(scrapy.Spider):
 
     def entry_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        error = f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {_describe(failure)}"
+        error = f"{request.cb_kwargs.get('kind', 'entry')} {request.url}: {describe(failure)}"
         self._error(error)
         self._back_off(failure, error)
 
@@ -437,14 +329,14 @@ class SourceSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         key = article_id(request.cb_kwargs["canonical"])
-        if _forbidden_by_robots(failure):
+        if forbidden_by_robots(failure):
             # a decision, not a failure
             self.logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
             self.report.handled.add(key)
             return
         # the link as the source gave it, not where a redirect led
         url = (request.meta.get("redirect_urls") or [request.url])[0]
-        message = _describe(failure)
+        message = describe(failure)
         error = f"article {url}: {message}"
         self._error(error)
         try:
@@ -463,10 +355,10 @@ class SourceSpider(scrapy.Spider):
             return
         response = failure.value.response
         self.forbidden = self.forbidden + 1 if response.status == 403 else 0
-        if _refused(failure):
-            refused = error
+        if refused(failure):
+            why = error
         elif self.forbidden >= FORBIDDEN_STORM:
-            refused = f"refused: {self.forbidden} requests in a row answered HTTP 403 ({error})"
+            why = f"refused: {self.forbidden} requests in a row answered HTTP 403 ({error})"
         else:
             return
         if self.report.refused:
@@ -475,8 +367,8 @@ class SourceSpider(scrapy.Spider):
         asked = retry_after(response, now)
         if asked:
             self.report.not_before = min(max(asked, now), now + RETRY_AFTER_MAX)
-            refused += f"; not asked again before {self.report.not_before:%Y-%m-%d %H:%M:%S} UTC"
-        self.report.refused = refused
+            why += f"; not asked again before {self.report.not_before:%Y-%m-%d %H:%M:%S} UTC"
+        self.report.refused = why
         raise CloseSpider("refused")
 
     def storage_failed(self, message: str) -> None:

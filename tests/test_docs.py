@@ -117,6 +117,7 @@ LAYERS = {
     "crawler.discover": 4,
     "crawler.middlewares": 5,
     "crawler.resolver": 5,
+    "crawler.failures": 6,
     "crawler.extraction": 4,
     "crawler.warm": 4,
     "crawler.writer": 5,
