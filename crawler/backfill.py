@@ -35,10 +35,10 @@ from crawler.discover import (
     parse_listing,
     parse_sitemap,
 )
-from crawler.spider import SourceSpider, _aware
+from crawler.spider import SourceSpider
 from crawler.urls import looks_like_article, on_hosts
 from monitor.errors import FetchError, StorageError
-from monitor.models import Hints, Page
+from monitor.models import Hints, Page, aware
 from monitor.progress import Tracker
 
 _PAGE_NUMBER = re.compile(r"/page/(\d+)(/?)$")
@@ -159,7 +159,7 @@ class BackfillSpider(SourceSpider):
         # last), or, undated, while pages still list something; never past a page that
         # lists nothing new (a site ignoring ?paged= answers page 1 for every page).
         if fresh and (
-            (dated and min(_aware(moment) for moment in dated) >= self.since) or not dated
+            (dated and min(aware(moment) for moment in dated) >= self.since) or not dated
         ):
             older = older or next_page(response.url, kind)
             if older and older not in walk.pages and on_hosts(older, self.hosts):

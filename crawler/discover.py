@@ -24,7 +24,7 @@ from w3lib.html import strip_html5_whitespace
 from w3lib.url import safe_url_string
 
 from monitor.errors import FetchError
-from monitor.models import Hints
+from monitor.models import Hints, aware
 from monitor.text import language_code
 
 logger = logging.getLogger(__name__)
@@ -338,7 +338,7 @@ def listing_dates(body: str, base_url: str) -> dict[str, datetime]:
             if len(times) == 1:
                 moment = _parse_w3c_date(times[0].get("datetime"))
                 if moment is not None:
-                    dates[url] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                    dates[url] = aware(moment)
                 break
             block = block.getparent()
     return dates

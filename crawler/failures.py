@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from gzip import BadGzipFile
 
@@ -30,6 +30,7 @@ from twisted.internet import error
 from twisted.python.failure import Failure
 
 from crawler.resolver import refusals
+from monitor.models import aware
 from monitor.sites import refusal
 
 
@@ -42,10 +43,9 @@ def retry_after(response: Response, now: datetime) -> datetime | None:
     if text.isdigit():
         return now + timedelta(seconds=int(text))
     try:
-        moment = parsedate_to_datetime(text)
+        return aware(parsedate_to_datetime(text))
     except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def refused(failure: Failure) -> str | None:
@@ -63,18 +63,20 @@ def refused(failure: Failure) -> str | None:
 
 
 # What a network failure means, in words (Scrapy's own text of a reset connection is the
-# repr of a list of Twisted failures). Scrapy's own types first, then Twisted's, the
-# refusal before the ConnectError it is a kind of.
-_CLOSED = "the connection was reset or closed before the server answered"
-_NETWORK: tuple[tuple[type[BaseException], str], ...] = (
-    (DownloadConnectionRefusedError, "connection refused: nothing answers at that address"),
-    (CannotResolveHostError, "host name not found (DNS)"),
-    (DownloadFailedError, _CLOSED),
-    (ResponseDataLossError, "the answer was cut off before its end"),
-    (error.ConnectionRefusedError, "connection refused: nothing answers at that address"),
-    (error.DNSLookupError, "host name not found (DNS)"),
-    (error.ConnectError, _CLOSED),
-    (error.ConnectionLost, _CLOSED),
+# repr of a list of Twisted failures): Scrapy's type and Twisted's of each, the refusal
+# before the ConnectError it is a kind of.
+_NOT_FOUND = (CannotResolveHostError, error.DNSLookupError)
+_NETWORK: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    (
+        (DownloadConnectionRefusedError, error.ConnectionRefusedError),
+        "connection refused: nothing answers at that address",
+    ),
+    (_NOT_FOUND, "host name not found (DNS)"),
+    (
+        (DownloadFailedError, error.ConnectError, error.ConnectionLost),
+        "the connection was reset or closed before the server answered",
+    ),
+    ((ResponseDataLossError,), "the answer was cut off before its end"),
 )
 
 
@@ -87,23 +89,23 @@ def describe(failure: Failure) -> str:
     if isinstance(value, HttpError):
         return refused(failure) or f"HTTP {value.response.status}"
     request = getattr(failure, "request", None)
-    if request is not None and isinstance(value, (CannotResolveHostError, error.DNSLookupError)):
+    if request is not None and isinstance(value, _NOT_FOUND):
         guarded = refusals.get(urlparse_cached(request).hostname or "")
         if guarded:
             return guarded
-    for kind, words in _NETWORK:
-        if isinstance(value, kind):
+    for kinds, words in _NETWORK:
+        if isinstance(value, kinds):
             return words
+    message = failure.getErrorMessage()
     if isinstance(value, DownloadTimeoutError):
-        return f"timed out: {failure.getErrorMessage()}"
-    too_large = _TOO_LARGE.search(failure.getErrorMessage())
+        return f"timed out: {message}"
+    too_large = _TOO_LARGE.search(message)
     if isinstance(value, DownloadCancelledError) and too_large:
         size, limit = int(too_large[1]), int(too_large[2])
         return f"larger than crawl.max_page_size: {size:,} bytes, the limit {limit:,}"
     if isinstance(value, (BadGzipFile, zlib.error)) or type(value).__module__ == "brotli":
         # raised by Scrapy's decompression of a Content-Encoding the body does not have
         return f"the answer is not compressed as its Content-Encoding says ({value})"
-    message = failure.getErrorMessage()
     inflated = _INFLATED.search(message)
     if isinstance(value, IgnoreRequest) and inflated:
         compressed, limit = int(inflated[1]), int(inflated[2])

@@ -16,9 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.exceptions import (
-    CloseSpider,
-)
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -31,7 +29,7 @@ from crawler.urls import FollowPattern, canonical_url, host_of, looks_like_artic
 from monitor.config import Politeness, Source
 from monitor.errors import FetchError, StorageError
 from monitor.extract import believed
-from monitor.models import CrawlStats, Hints, Page, article_id
+from monitor.models import CrawlStats, Hints, Page, article_id, aware
 from monitor.store import Storage
 
 ENTRY_KINDS = ("feed", "sitemap", "listing")
@@ -102,15 +100,9 @@ class CrawlReport:
         )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _sort_date(link: Link) -> datetime:
     """Oldest first; an undated link sorts last (likely the newest)."""
-    return (
-        _aware(link.hints.published) if link.hints.published else datetime.max.replace(tzinfo=UTC)
-    )
+    return aware(link.hints.published) if link.hints.published else datetime.max.replace(tzinfo=UTC)
 
 
 def _read(
@@ -271,7 +263,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             # a date before any news site's (a CMS's epoch 0) says nothing of the article's age
             published = believed(link.hints.published, None)
-            if self.oldest and published and _aware(published) < self.oldest:
+            if self.oldest and published and aware(published) < self.oldest:
                 continue
             canonical = canonical_url(link.url)
             key = article_id(canonical)

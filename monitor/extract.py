@@ -73,7 +73,7 @@ from trafilatura.utils import HTML_PARSER, repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode
 
 from monitor.errors import ExtractError
-from monitor.models import Article, Document, Hints, Page, article_id
+from monitor.models import Article, Document, Hints, Page, article_id, aware
 from monitor.sites import reading as site_reading
 from monitor.text import language_code
 
@@ -834,8 +834,8 @@ def believed(moment: datetime | None, fetched_at: datetime | None) -> datetime |
     """``moment``, if it can be the date of an article fetched at ``fetched_at``."""
     if moment is None:
         return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if aware < _EARLIEST or (fetched_at is not None and aware > fetched_at + _CLOCK_SLACK):
+    zoned = aware(moment)
+    if zoned < _EARLIEST or (fetched_at is not None and zoned > fetched_at + _CLOCK_SLACK):
         return None
     return moment
 

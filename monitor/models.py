@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a time zone: a naive one (date-only values are kept naive) as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def article_id(canonical_url: str) -> str:
     """Stable id of an article: a hash of its canonical URL.
 
