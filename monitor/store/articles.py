@@ -319,8 +319,7 @@ class ArticleStore(Connection):
         tried again, given up on after RETRY_FOR)."""
         rows = self.db.execute(
             "SELECT source, count(*) - sum(given_up), sum(given_up) FROM ("
-            "  SELECT source, attempts >= ?"
-            "    AND coalesce(first_failed_at, last_attempt_at) <= ? AS given_up"
+            "  SELECT source, attempts >= ? AND first_failed_at <= ? AS given_up"
             "  FROM fetch_failures WHERE id NOT IN (SELECT id FROM articles)"
             ") GROUP BY source",
             [MAX_FETCH_ATTEMPTS, self._due()[0]],
