@@ -29,7 +29,7 @@ import yaml
 
 from monitor.demo.replicas import ReplicaSites
 from tests.conftest import ROOT, Receiver, free_port, invoke, newsmon
-from tests.test_daemon import runs, wait_for
+from tests.test_daemon import daemon, runs, stop, wait_for
 from tests.test_hostile import Site
 
 WORDS = "The ministry said the new bridge across the river will open to traffic next spring."
@@ -621,35 +621,29 @@ def test_a_crawl_beside_the_daemon_skips_what_the_daemon_is_crawling_and_alerts_
         schedule={"deliver_every": "1s"},
     )
     database = tmp_path / "newsmon.db"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        wait_for(
-            lambda: site.article_requests() >= 3 and runs(database, "kremlin-en") == 1,
-            "the daemon done with kremlin-en and held mid-crawl of gen",
-        )
-        beside = newsmon("crawl", config=config)
-        assert beside.returncode == 0, beside.stderr
-        assert "Traceback" not in beside.stdout + beside.stderr
-        assert (
-            f"skipped: gen is being crawled by daemon (pid {daemon.pid}); it stores what it finds"
-            in beside.stdout
-        ), beside.stdout
-        assert "kremlin-en:" in beside.stdout
-        # the site was not asked twice: gen's feed was read by the daemon alone
-        assert [path for path, _ in site.requests if path == "/feed"] == ["/feed"]
-        site.release()
-        wait_for(lambda: stored(database) >= 19 and len(slow.posts) >= 4, "the rest")
-        wait_for(lambda: runs(database, "gen") == 1, "the daemon's run of gen")
+        with daemon(config, tmp_path / "daemon.log") as process:
+            wait_for(
+                lambda: site.article_requests() >= 3 and runs(database, "kremlin-en") == 1,
+                "the daemon done with kremlin-en and held mid-crawl of gen",
+            )
+            beside = newsmon("crawl", config=config)
+            assert beside.returncode == 0, beside.stderr
+            assert "Traceback" not in beside.stdout + beside.stderr
+            assert (
+                f"skipped: gen is being crawled by daemon (pid {process.pid}); "
+                "it stores what it finds" in beside.stdout
+            ), beside.stdout
+            assert "kremlin-en:" in beside.stdout
+            # the site was not asked twice: gen's feed was read by the daemon alone
+            assert [path for path, _ in site.requests if path == "/feed"] == ["/feed"]
+            site.release()
+            wait_for(lambda: stored(database) >= 19 and len(slow.posts) >= 4, "the rest")
+            wait_for(lambda: runs(database, "gen") == 1, "the daemon's run of gen")
+            stop(process)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
         slow.stop()
-    assert daemon.returncode == 0
+    assert process.returncode == 0
     assert query(database, "SELECT count(*) FROM articles WHERE source = 'gen'") == [(10,)]
     titles = [post["title"] for post in slow.posts]
     assert len(titles) == 4 and len(set(titles)) == 4, titles
